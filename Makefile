@@ -1,0 +1,42 @@
+# metapipeline — `make run` runs the chain on the bundled demo, `make test` runs the tests.
+# The virtualenv is created and filled on first use; later calls reuse it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PARAMS ?= params/default.yaml
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: run test test-fast lab bench clean-runs distclean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## the whole chain on the demo (or PARAMS=params/x.yaml)
+	$(BIN)/python run_all.py --params $(PARAMS) $(ARGS)
+
+test: $(STAMP)  ## every test, the notebook chain included
+	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
+
+test-fast: $(STAMP)  ## the fast tier: no dbt builds, no notebook kernels
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lab: $(STAMP)  ## JupyterLab on the notebooks; "Restart & Run All" runs the demo
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)  ## benchmarks: print figures and ratios (not timed tests)
+	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+
+clean-runs:
+	rm -rf runs .cache
+
+distclean: clean-runs
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+select region, sum(mrr) * 12 as arr
+from {{ ref('fin_mrr') }}
+group by 1

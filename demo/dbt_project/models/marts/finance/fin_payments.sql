@@ -1,0 +1,2 @@
+select payment_id, invoice_id, paid_at, amount, method
+from {{ ref('stg_billing__payments') }}

@@ -1,0 +1,185 @@
+"""Consumers, orphans, and what keeps each model alive.
+
+A *consumer* is what a person looks at: an active BI report, a dbt exposure, or a
+node protected by configuration. A model is an *orphan* when no path leads from it
+to a consumer; whole dead sub-graphs are orphans together. Ambiguous references
+link every candidate, so an ambiguous read by an active report protects them all.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterable, Literal, Mapping
+
+import networkx as nx
+
+OrphanReason = Literal["no_downstream_consumer", "only_inactive_reports"]
+Keeper = Literal["active_report", "exposure", "config", "ambiguous_reference", "conditional_read", "dataset",
+                 "unparsed_mention"]
+
+
+@dataclass(frozen=True)
+class Protection:
+    tags: tuple[str, ...] = ("keep",)
+    meta_keys: tuple[str, ...] = ("keep",)
+    access_public: bool = True
+    selectors: tuple[str, ...] = ()
+
+    @classmethod
+    def from_params(cls, params) -> "Protection":  # noqa: ANN001 - Params
+        return cls(
+            tags=tuple(params["protection.tags"]), meta_keys=tuple(params["protection.meta_keys"]),
+            access_public=params["protection.access_public"], selectors=tuple(params["protection.selectors"]),
+        )
+
+
+@dataclass(frozen=True)
+class Orphan:
+    unique_id: str
+    name: str
+    path: str | None
+    reason: OrphanReason
+    evidence: str
+    downstream_models: tuple[str, ...]
+    inactive_reports: tuple[str, ...]
+    last_consumer: str | None
+    last_consumer_name: str | None
+    last_consumer_last_run: str | None
+    materialized: str | None
+    execution_time: float | None
+    test_count: int
+    owner: str | None
+
+
+def config_protection(node_id: str, attrs: Mapping, protection: Protection) -> str | None:
+    """Why configuration protects a dbt node, or None."""
+    tags = set(attrs.get("tags") or ())
+    for tag in protection.tags:
+        if tag in tags:
+            return f"tag:{tag}"
+    meta = attrs.get("meta") or {}
+    for key in protection.meta_keys:
+        if meta.get(key):
+            return f"meta:{key}"
+    if protection.access_public and attrs.get("access") == "public":
+        return "access:public"
+    fqn = ".".join(attrs.get("fqn") or ())
+    for selector in protection.selectors:
+        if selector in {node_id, attrs.get("name")} or (fqn and fnmatch.fnmatchcase(fqn, selector)) \
+                or fnmatch.fnmatchcase(attrs.get("path") or "", selector):
+            return f"selector:{selector}"
+    return None
+
+
+def find_consumers(graph: nx.DiGraph, protection: Protection) -> dict[str, str]:
+    """Consumer node id -> why it is one."""
+    consumers: dict[str, str] = {}
+    for node, attrs in graph.nodes(data=True):
+        kind = attrs.get("kind")
+        if kind == "bi_report" and attrs.get("active"):
+            consumers[node] = "active_report"
+        elif kind == "exposure":
+            consumers[node] = "exposure"
+        elif kind in {"model", "seed", "snapshot", "source"}:
+            why = config_protection(node, attrs, protection)
+            if why:
+                consumers[node] = f"config:{why}"
+    return consumers
+
+
+def _edge_kind(data: Mapping) -> str | None:
+    if data.get("provenance") == "dataset":
+        return "dataset"
+    if data.get("provenance") != "sql":
+        return None
+    if data.get("status") == "ambiguous":
+        return "ambiguous_reference"
+    if data.get("status") == "unparsed":
+        return "unparsed_mention"
+    if data.get("conditional"):
+        return "conditional_read"
+    return None
+
+
+def alive_nodes(graph: nx.DiGraph, consumers: Iterable[str], skip_edges: str | None = None) -> set[str]:
+    """Consumers and everything upstream of them (optionally ignoring one edge kind)."""
+    seen = set(consumers)
+    queue = deque(seen)
+    while queue:
+        node = queue.popleft()
+        for parent in graph.predecessors(node):
+            if parent in seen:
+                continue
+            if skip_edges and _edge_kind(graph.edges[parent, node]) == skip_edges:
+                continue
+            seen.add(parent)
+            queue.append(parent)
+    return seen
+
+
+def essential_keepers(graph: nx.DiGraph, consumers: Mapping[str, str]) -> dict[str, tuple[Keeper, ...]]:
+    """For each live model: the mechanisms without which it would be an orphan."""
+    models = [n for n, k in graph.nodes(data="kind") if k == "model"]
+    alive = alive_nodes(graph, consumers)
+    keepers: dict[str, list[Keeper]] = {m: [] for m in models if m in alive}
+    by_reason = {
+        "exposure": [c for c, why in consumers.items() if why != "exposure"],
+        "config": [c for c, why in consumers.items() if not why.startswith("config:")],
+        "active_report": [c for c, why in consumers.items() if why != "active_report"],
+    }
+    for keeper, subset in by_reason.items():
+        without = alive_nodes(graph, subset)
+        for model in keepers:
+            if model not in without:
+                keepers[model].append(keeper)  # type: ignore[arg-type]
+    for edge_kind in ("ambiguous_reference", "conditional_read", "dataset", "unparsed_mention"):
+        without = alive_nodes(graph, consumers, skip_edges=edge_kind)
+        for model in keepers:
+            if model not in without:
+                keepers[model].append(edge_kind)  # type: ignore[arg-type]
+    return {m: tuple(sorted(k)) for m, k in sorted(keepers.items())}
+
+
+def find_orphans(graph: nx.DiGraph, consumers: Mapping[str, str]) -> list[Orphan]:
+    alive = alive_nodes(graph, consumers)
+    dead_models = {n for n, k in graph.nodes(data="kind") if k == "model" and n not in alive}
+    orphans = []
+    for model in sorted(dead_models):
+        orphans.append(_orphan(graph, model, dead_models))
+    return orphans
+
+
+def _orphan(graph: nx.DiGraph, model: str, dead_models: set[str]) -> Orphan:
+    attrs = graph.nodes[model]
+    below = nx.descendants(graph, model)
+    reports = sorted(n for n in below if graph.nodes[n].get("kind") == "bi_report")
+    downstream_models = tuple(sorted(n for n in below if n in dead_models))
+    last = max(reports, key=lambda r: (graph.nodes[r].get("last_run_at") or "", r), default=None)
+    if reports:
+        reason: OrphanReason = "only_inactive_reports"
+        states = [f"{graph.nodes[r]['name']} ({_state(graph.nodes[r])})" for r in reports]
+        evidence = "no path to a consumer; read only by inactive reports: " + "; ".join(states)
+    else:
+        reason = "no_downstream_consumer"
+        evidence = "no path to a consumer: no BI report or exposure reads it or anything downstream of it"
+    if downstream_models:
+        evidence += f"; dead downstream models: {len(downstream_models)}"
+    last_attrs = graph.nodes[last] if last else {}
+    return Orphan(
+        unique_id=model, name=str(attrs.get("name")), path=attrs.get("path"), reason=reason, evidence=evidence,
+        downstream_models=downstream_models, inactive_reports=tuple(graph.nodes[r]["token"] for r in reports),
+        last_consumer=last_attrs.get("token"), last_consumer_name=last_attrs.get("name"),
+        last_consumer_last_run=last_attrs.get("last_run_at"), materialized=attrs.get("materialized"),
+        execution_time=attrs.get("execution_time"), test_count=int(attrs.get("test_count") or 0),
+        owner=attrs.get("owner"),
+    )
+
+
+def _state(attrs: Mapping) -> str:
+    if attrs.get("archived"):
+        return "archived"
+    if attrs.get("stale"):
+        return "stale: " + ", ".join(attrs.get("stale_rules") or ())
+    return "dataset" if attrs.get("report_type") == "DatasetReport" else "inactive"

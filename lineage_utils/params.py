@@ -1,0 +1,311 @@
+"""Run parameters: one declared schema drives loading, validation, `--set` and the docs.
+
+A params file is nested YAML (``dbt: {target_dir: ...}``); inside the package every
+key is addressed by its dotted name (``dbt.target_dir``). Paths are resolved against
+the params file's folder, so a params file works from any working directory.
+Secrets are never parameters: params hold the *names* of environment variables.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import YAMLError
+
+from lineage_utils.errors import ParamsError
+
+Kind = Literal["str", "int", "float", "bool", "path", "list", "mapping", "choice", "datetime"]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    key: str
+    kind: Kind
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+SCHEMA: tuple[ParamSpec, ...] = (
+    ParamSpec("run.runs_dir", "path", "../runs", "Folder that receives one sub-folder per run."),
+    ParamSpec("dbt.project_dir", "path", "", "The dbt project (needed to build it and, later, for the cleanup branch)."),
+    ParamSpec("dbt.target_dir", "path", "", "Folder holding manifest.json and run_results.json (your project's target/)."),
+    ParamSpec("dbt.build", "bool", False, "Run `dbt build` on dbt.project_dir into dbt.target_dir when the artifacts are missing or older than the project (the demo does)."),
+    ParamSpec("bi.source", "choice", "snapshot", "Where BI reports come from: a snapshot folder or the live Mode API.", ("snapshot", "mode_api")),
+    ParamSpec("bi.snapshot_dir", "path", "", "A Mode workspace snapshot folder (the layout of demo/mode_workspace)."),
+    ParamSpec("bi.workspace", "str", "", "Mode workspace username."),
+    ParamSpec("bi.base_url", "str", "https://app.mode.com", "Mode host; tests point it at a local stand-in."),
+    ParamSpec("bi.token_env", "str", "MODE_API_TOKEN", "Name of the environment variable holding the Mode API token."),
+    ParamSpec("bi.secret_env", "str", "MODE_API_SECRET", "Name of the environment variable holding the Mode API secret."),
+    ParamSpec("bi.data_sources", "mapping", {}, "Per Mode data source (id or name): `dialect`, `search_path` (list of schemas), `default_database`."),
+    ParamSpec("sql.dialects", "mapping", {}, "Overrides of the Mode adapter -> sqlglot dialect map, e.g. {'jdbc:postgresql': 'duckdb'}."),
+    ParamSpec("staleness.now", "datetime", "", "The moment staleness is judged at (ISO 8601); empty means the current time."),
+    ParamSpec("staleness.last_run_days", "int", 100, "A report last run more than this many days ago is stale."),
+    ParamSpec("staleness.low_usage_runs", "int", 5, "Low usage: fewer runs than this ..."),
+    ParamSpec("staleness.low_usage_views", "int", 5, "... and fewer views than this ..."),
+    ParamSpec("staleness.low_usage_min_age_days", "int", 60, "... and created more than this many days ago."),
+    ParamSpec("protection.tags", "list", ["keep"], "dbt tags that make a node a consumer (never an orphan)."),
+    ParamSpec("protection.meta_keys", "list", ["keep"], "dbt `meta` keys whose truthy value makes a node a consumer."),
+    ParamSpec("protection.access_public", "bool", True, "Models with `access: public` are consumers."),
+    ParamSpec("protection.selectors", "list", [], "Protected nodes by unique_id, name or fqn glob (`marts.finance.*`)."),
+    ParamSpec("centrality.backend", "choice", "auto", "Graph backend for closeness/betweenness: networkx, rustworkx, or auto (rustworkx on big graphs).", ("auto", "networkx", "rustworkx")),
+    ParamSpec("cleanup.apply", "bool", False, "Carry out actions (archive, push, post). Off = dry run."),
+    ParamSpec("cleanup.allow_incomplete", "bool", False, "Propose deletions even when the crawl was incomplete."),
+)
+
+SPECS: dict[str, ParamSpec] = {spec.key: spec for spec in SCHEMA}
+_SECTIONS = sorted({key.split(".", 1)[0] for key in SPECS})
+
+
+class _NoDatesConstructor(SafeConstructor):
+    """Safe YAML without implicit timestamp conversion (dates stay strings)."""
+
+
+_NoDatesConstructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str
+)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _NoDatesConstructor
+    return yaml
+
+
+def load_yaml(text: str, origin: str) -> Any:
+    """Parse YAML text without date conversion; errors name the origin and position."""
+    try:
+        return _yaml().load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParamsError(f"{origin}:{where}: invalid YAML: {problem}") from None
+
+
+def _suggest(key: str) -> str:
+    close = difflib.get_close_matches(key, list(SPECS), n=1, cutoff=0.5)
+    if not close:
+        leaf = key.rsplit(".", 1)[-1]
+        close = [k for k in SPECS if k.rsplit(".", 1)[-1] == leaf][:1]
+    return f" (did you mean '{close[0]}'?)" if close else f" (valid sections: {', '.join(_SECTIONS)})"
+
+
+def _flatten(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, body in data.items():
+        section = str(section)
+        if section not in _SECTIONS:
+            raise ParamsError(f"{origin}: unknown params key '{section}'{_suggest(section)}")
+        if not isinstance(body, Mapping):
+            raise ParamsError(f"{origin}: '{section}' must be a mapping of keys, got {type(body).__name__}")
+        for name, value in body.items():
+            key = f"{section}.{name}"
+            if key not in SPECS:
+                raise ParamsError(f"{origin}: unknown params key '{key}'{_suggest(key)}")
+            flat[key] = value
+    return flat
+
+
+def _to_bool(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "on", "1"}:
+        return True
+    if text in {"false", "no", "off", "0"}:
+        return False
+    raise ParamsError(f"params key '{key}': expected true or false, got {value!r}")
+
+
+def _to_number(cast: Callable[[Any], Any], value: Any, key: str) -> Any:
+    if isinstance(value, bool):
+        raise ParamsError(f"params key '{key}': expected a number, got {value!r}")
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        raise ParamsError(f"params key '{key}': expected {cast.__name__}, got {value!r}") from None
+
+
+def parse_datetime(value: str) -> datetime:
+    """ISO 8601 (with `Z` or an offset; naive means UTC) to an aware UTC datetime."""
+    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _coerce(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
+    key = spec.key
+    if spec.kind == "bool":
+        return _to_bool(value, key)
+    if spec.kind == "int":
+        return _to_number(int, value, key)
+    if spec.kind == "float":
+        return _to_number(float, value, key)
+    if spec.kind == "list":
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            raise ParamsError(f"params key '{key}': expected a list of names, got {value!r}")
+        return [str(v) for v in value]
+    if spec.kind == "mapping":
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ParamsError(f"params key '{key}': expected a mapping, got {value!r}")
+        return {str(k): v for k, v in value.items()}
+    if value is None:
+        value = ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ParamsError(f"params key '{key}': expected text, got {value!r}")
+    text = str(value)
+    if spec.kind == "choice" and text not in spec.choices:
+        raise ParamsError(f"params key '{key}': {text!r} is not one of {', '.join(spec.choices)}")
+    if spec.kind == "datetime" and text:
+        try:
+            parse_datetime(text)
+        except ValueError:
+            raise ParamsError(f"params key '{key}': {text!r} is not an ISO 8601 date-time") from None
+    if spec.kind == "path" and text:
+        return str((base_dir / os.path.expanduser(text)).resolve())
+    return text
+
+
+def _validate_data_sources(value: Mapping[str, Any]) -> None:
+    allowed = {"dialect", "search_path", "default_database"}
+    for name, conf in value.items():
+        where = f"params key 'bi.data_sources.{name}'"
+        if not isinstance(conf, Mapping):
+            raise ParamsError(f"{where}: expected a mapping with {', '.join(sorted(allowed))}")
+        for sub in conf:
+            if sub not in allowed:
+                close = difflib.get_close_matches(str(sub), sorted(allowed), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ParamsError(f"{where}: unknown key '{sub}'{hint}")
+        path = conf.get("search_path", [])
+        if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
+            raise ParamsError(f"{where}.search_path: expected a list of schema names")
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ParamsError(f"--set {item!r}: expected key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if key not in SPECS:
+        raise ParamsError(f"--set: unknown params key '{key}'{_suggest(key)}")
+    spec = SPECS[key]
+    if spec.kind in {"mapping", "list"} and raw.strip()[:1] in {"{", "["}:
+        return key, load_yaml(raw, f"--set {key}")
+    return key, raw
+
+
+@dataclass(frozen=True)
+class Params:
+    """Validated parameters. ``values`` holds every key of SCHEMA, coerced and resolved."""
+
+    values: Mapping[str, Any]
+    source_path: Path | None = None
+    overrides: tuple[str, ...] = field(default=())
+
+    def get(self, key: str) -> Any:
+        if key not in SPECS:
+            raise KeyError(f"unknown params key '{key}'{_suggest(key)}")
+        return self.values[key]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.get(key)
+
+    def path(self, key: str) -> Path | None:
+        value = self.get(key)
+        return Path(value) if value else None
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.values["run.runs_dir"])
+
+    def now(self) -> datetime:
+        text = self.values["staleness.now"]
+        return parse_datetime(text) if text else datetime.now(timezone.utc)
+
+    def data_source_config(self, source_id: Any, source_name: str | None = None) -> Mapping[str, Any]:
+        """The `bi.data_sources` entry for a data source, by id first, then by name."""
+        sources = self.values["bi.data_sources"]
+        for candidate in (str(source_id), source_name):
+            if candidate is not None and candidate in sources:
+                return sources[candidate]
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        nested: dict[str, Any] = {}
+        for key, value in self.values.items():
+            section, name = key.split(".", 1)
+            nested.setdefault(section, {})[name] = value
+        return nested
+
+    def write_effective(self, path: Path) -> None:
+        """Write the validated params (absolute paths) as YAML, atomically."""
+        buffer = io.StringIO()
+        yaml = YAML(typ="safe", pure=True)
+        yaml.default_flow_style = False
+        yaml.dump(self.to_dict(), buffer)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def build_params(data: Mapping[str, Any] | None, base_dir: Path, overrides: Sequence[str] = (),
+                 origin: str = "params") -> Params:
+    """Validate a nested params mapping (plus overrides) against SCHEMA."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ParamsError(f"{origin}: expected a mapping of sections at the top level")
+    flat = _flatten(data, origin)
+    for item in overrides:
+        key, raw = _parse_override(item)
+        flat[key] = raw
+    values: dict[str, Any] = {}
+    for spec in SCHEMA:
+        raw_value = flat.get(spec.key, spec.default)
+        try:
+            values[spec.key] = _coerce(spec, raw_value, base_dir)
+        except ParamsError as exc:
+            raise ParamsError(f"{origin}: {exc}") from None
+    try:
+        _validate_data_sources(values["bi.data_sources"])
+    except ParamsError as exc:
+        raise ParamsError(f"{origin}: {exc}") from None
+    return Params(values=values, overrides=tuple(overrides))
+
+
+def load_params(path: Path | str, overrides: Sequence[str] = ()) -> Params:
+    """Load and validate a params YAML file; a bad file gets one message naming the key."""
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise ParamsError(f"params file not found: {path}")
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    params = build_params(data, path.parent, overrides, origin=str(path))
+    return Params(values=params.values, source_path=path, overrides=tuple(overrides))
+
+
+def params_table_markdown() -> str:
+    """The README's params table, generated from SCHEMA (a test keeps README in sync)."""
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for spec in SCHEMA:
+        kind = f"one of {', '.join(spec.choices)}" if spec.kind == "choice" else spec.kind
+        default = spec.default if spec.default not in ("", [], {}) else "—"
+        rows.append(f"| `{spec.key}` | {kind} | `{default}` | {spec.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,417 @@
+"""Publishing a run as HTML: executed notebooks, the run's index page, the list of runs.
+
+Everything written here is self-contained and works offline: no script, stylesheet or
+font is fetched from a CDN; CSS is inline and images are embedded. Text that comes from
+outside (report names, error messages, summary values) is escaped by the templates'
+autoescaping (safety invariant 7). Every file is written atomically.
+
+Run folder contracts owned by this module:
+
+- ``run.json``: the run record (:class:`RunRecord`), the source of each run's status.
+- ``index.html``: the run's page, built from ``run.json`` and ``data/summary.json``.
+- ``<runs_dir>/index.html``: every run, newest first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import jinja2
+import nbformat
+from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+NOTEBOOK_TEMPLATE = "metapipeline_lab"
+
+RUN_RECORD = "run.json"
+RUN_INDEX = "index.html"
+SUMMARY = Path("data") / "summary.json"
+
+#: Cells with one of these tags are shown without their source in the HTML.
+REMOVE_INPUT_TAGS = frozenset({"remove_input", "parameters", "injected-parameters"})
+REMOVE_CELL_TAGS = frozenset({"remove_cell"})
+REMOVE_OUTPUT_TAGS = frozenset({"remove_output"})
+
+RunStatus = Literal["running", "complete", "failed", "interrupted", "unknown"]
+_STATUSES: frozenset[str] = frozenset({"running", "complete", "failed", "interrupted"})
+
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class FailureInfo:
+    """Where and how a notebook of the chain failed."""
+
+    notebook: str
+    cell: int | None  # 1-based position in the executed notebook, None if unknown
+    execution_count: int | None  # the "In [n]" shown next to the cell
+    label: str  # the cell's papermill_description, else its first line
+    ename: str
+    evalue: str
+
+    def cell_text(self) -> str:
+        """``cell 5 ('explode', In [4])``, or ``start-up`` when no cell ran into it."""
+        if self.cell is None:
+            return "start-up"
+        details = [f"'{self.label}'"] if self.label else []
+        if self.execution_count is not None:
+            details.append(f"In [{self.execution_count}]")
+        return f"cell {self.cell}" + (f" ({', '.join(details)})" if details else "")
+
+    def where(self) -> str:
+        """``02_merge, cell 5 ('explode', In [4])``."""
+        return f"{self.notebook}, {self.cell_text()}"
+
+    def error(self) -> str:
+        """``ValueError: boom``."""
+        return f"{self.ename}: {self.evalue}" if self.evalue else self.ename
+
+    def describe(self) -> str:
+        return f"{self.where()}: {self.error()}"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The content of ``runs/<run_id>/run.json``."""
+
+    run_id: str
+    started_at: str  # ISO 8601, UTC
+    finished_at: str | None
+    status: RunStatus
+    notebooks: tuple[str, ...]  # the notebooks this run was asked to execute, in order
+    executed: tuple[str, ...] = ()  # those that ran (the failed one included)
+    failed_notebook: str | None = None
+    failed_cell: int | None = None
+    failure: FailureInfo | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["notebooks"] = list(self.notebooks)
+        data["executed"] = list(self.executed)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunRecord:
+        failure = data.get("failure")
+        status = data.get("status")
+        return cls(
+            run_id=str(data["run_id"]),
+            started_at=str(data.get("started_at") or ""),
+            finished_at=data.get("finished_at"),
+            status=status if status in _STATUSES else "unknown",
+            notebooks=tuple(str(n) for n in data.get("notebooks") or ()),
+            executed=tuple(str(n) for n in data.get("executed") or ()),
+            failed_notebook=data.get("failed_notebook"),
+            failed_cell=data.get("failed_cell"),
+            failure=FailureInfo(**failure) if isinstance(failure, Mapping) else None,
+        )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run_record(run_dir: Path, record: RunRecord) -> None:
+    text = json.dumps(record.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
+    write_text_atomic(run_dir / RUN_RECORD, text + "\n")
+
+
+def read_run_record(run_dir: Path) -> RunRecord | None:
+    """The run's record, or None (logged) when it is missing or unreadable."""
+    path = run_dir / RUN_RECORD
+    try:
+        return RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("cannot read run record %s: %s", path, exc)
+        return None
+
+
+# ------------------------------------------------------------------ notebook -> HTML
+
+
+def _notebook_exporter() -> HTMLExporter:
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = set(REMOVE_INPUT_TAGS)
+    config.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_CELL_TAGS)
+    config.TagRemovePreprocessor.remove_all_outputs_tags = set(REMOVE_OUTPUT_TAGS)
+    exporter = HTMLExporter(
+        config=config,
+        template_name=NOTEBOOK_TEMPLATE,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        embed_images=True,
+        # The template drops these blocks; empty URLs make sure nothing slips back in.
+        require_js_url="",
+        mathjax_url="",
+        mermaid_js_url="",
+        jupyter_widgets_base_url="",
+        widget_renderer_url="",
+    )
+    # nbconvert's own notes (e.g. images without alt text) under our logger's name.
+    exporter.log = logging.getLogger(f"{__name__}.nbconvert")
+    return exporter
+
+
+def render_notebook(ipynb: Path, html: Path) -> None:
+    """Render an (executed) notebook to one self-contained, offline HTML file.
+
+    Inputs of cells tagged ``remove_input``, ``parameters`` or ``injected-parameters``
+    are hidden; ``remove_cell`` drops a cell, ``remove_output`` its outputs.
+    """
+    nb = nbformat.read(ipynb, as_version=4)
+    resources = {"metadata": {"name": ipynb.stem, "path": str(ipynb.parent)}}
+    body, _ = _notebook_exporter().from_notebook_node(nb, resources=resources)
+    external = find_external_resources(body)
+    if external:
+        # Only notebook outputs can bring these in (the template adds none).
+        logger.warning(
+            "%s loads %d resource(s) from the network and will not work offline: %s",
+            html.name,
+            len(external),
+            ", ".join(external[:5]),
+        )
+    write_text_atomic(html, body)
+    logger.debug("rendered %s -> %s", ipynb, html)
+
+
+class _ExternalResourceFinder(HTMLParser):
+    _ATTRS = {"script": "src", "link": "href", "img": "src", "iframe": "src"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        wanted = self._ATTRS.get(tag)
+        for name, value in attrs:
+            if name == wanted and value and _is_remote(value):
+                self.found.append(value)
+
+
+def _is_remote(url: str) -> bool:
+    return bool(re.match(r"\s*(https?:)?//", url, flags=re.IGNORECASE))
+
+
+_CSS_REMOTE = re.compile(
+    r"""(?:url\(\s*['"]?|@import\s+['"])((?:https?:)?//[^'")\s]+)""", re.IGNORECASE
+)
+
+
+def find_external_resources(html_text: str) -> list[str]:
+    """URLs the page would fetch remotely: script/link/img/iframe sources, CSS imports."""
+    finder = _ExternalResourceFinder()
+    finder.feed(html_text)
+    finder.close()
+    return finder.found + _CSS_REMOTE.findall(html_text)
+
+
+# ------------------------------------------------------------------ index pages
+
+
+@dataclass(frozen=True)
+class _Headline:
+    key: str
+    label: str
+    kind: Literal["count", "rate", "flag"]
+
+
+#: The numbers shown for every run, from ``data/summary.json``. Every key is optional.
+HEADLINES: tuple[_Headline, ...] = (
+    _Headline("models", "Models", "count"),
+    _Headline("reports", "BI reports", "count"),
+    _Headline("queries", "BI queries", "count"),
+    _Headline("stale_reports", "Stale reports", "count"),
+    _Headline("orphan_models", "Orphan models", "count"),
+    _Headline("ref_resolution_rate", "Reference resolution rate", "rate"),
+    _Headline("crawl_complete", "Crawl complete", "flag"),
+    _Headline("exposures_generated", "Exposures generated", "count"),
+)
+
+
+def format_value(value: Any, kind: str = "count") -> str:
+    """Display text for one summary value; missing values show as an em dash."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if kind == "rate" and isinstance(value, int | float) and 0 <= value <= 1:
+        return f"{value * 100:.1f} %"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def headline_values(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``[(label, display text), ...]`` for :data:`HEADLINES`, in order."""
+    return [(h.label, format_value(summary.get(h.key), h.kind)) for h in HEADLINES]
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    """``data/summary.json`` as a dict; empty (and logged) when missing or malformed."""
+    path = run_dir / SUMMARY
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        logger.warning("cannot read %s: %s", path, exc)
+        return {}
+    if not isinstance(data, dict):
+        logger.warning("%s is not a JSON object; ignoring it", path)
+        return {}
+    return data
+
+
+def _href(relative: Path) -> str:
+    return "/".join(quote(part) for part in relative.parts)
+
+
+def _jinja() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _notebook_rows(
+    run_dir: Path, notebooks: Sequence[str], failed: FailureInfo | None
+) -> list[dict[str, str | None]]:
+    rows = []
+    for name in notebooks:
+        html = run_dir / f"{name}.html"
+        ipynb = run_dir / f"{name}.ipynb"
+        if failed is not None and failed.notebook == name:
+            status = f"failed at {failed.where()}"
+        elif ipynb.exists():
+            status = "executed"
+        else:
+            status = "not run"
+        rows.append(
+            {
+                "name": name,
+                "status": status,
+                "html_href": _href(Path(html.name)) if html.exists() else None,
+                "ipynb_href": _href(Path(ipynb.name)) if ipynb.exists() else None,
+            }
+        )
+    return rows
+
+
+def _data_files(run_dir: Path) -> list[tuple[str, str]]:
+    files = [run_dir / "params.yaml", run_dir / RUN_RECORD]
+    data_dir = run_dir / "data"
+    if data_dir.is_dir():
+        files += sorted(p for p in data_dir.rglob("*") if p.is_file())
+    for extra in ("actions.jsonl", "cleanup.patch"):
+        files.append(run_dir / extra)
+    result = []
+    for path in files:
+        if path.is_file() and not path.name.startswith("."):
+            relative = path.relative_to(run_dir)
+            result.append((relative.as_posix(), _href(relative)))
+    return result
+
+
+def write_run_index(
+    run_dir: Path, notebooks: Sequence[str], failed: FailureInfo | None
+) -> Path:
+    """Write ``<run_dir>/index.html``: status, headline numbers, notebooks, files."""
+    record = read_run_record(run_dir)
+    summary = read_summary(run_dir)
+    if failed is not None:
+        status: str = "failed"
+    elif record is not None:
+        status = record.status
+    else:
+        status = "complete"
+    headline_keys = {h.key for h in HEADLINES}
+    other_values = [
+        (key, format_value(summary[key])) for key in sorted(summary) if key not in headline_keys
+    ]
+    page = _jinja().get_template("run_index.html.j2").render(
+        run_id=record.run_id if record else run_dir.name,
+        status=status,
+        started_at=record.started_at if record else None,
+        finished_at=record.finished_at if record else None,
+        failure=f"Failed at {failed.describe()}" if failed else None,
+        headlines=headline_values(summary),
+        notebooks=_notebook_rows(run_dir, notebooks, failed),
+        files=_data_files(run_dir),
+        other_values=other_values,
+    )
+    path = run_dir / RUN_INDEX
+    write_text_atomic(path, page)
+    return path
+
+
+def _run_sort_key(run_id: str) -> tuple[str, int]:
+    base, _, suffix = run_id.partition("-")
+    return base, int(suffix) if suffix.isdigit() else 1
+
+
+def write_runs_index(runs_dir: Path) -> Path:
+    """Write ``<runs_dir>/index.html``: every run that has a ``run.json``, newest first."""
+    runs = []
+    run_dirs = [p for p in runs_dir.iterdir() if p.is_dir()] if runs_dir.is_dir() else []
+    for run_dir in run_dirs:
+        record = read_run_record(run_dir)
+        if record is None:
+            continue
+        summary = read_summary(run_dir)
+        failed_at = None
+        if record.failure is not None:
+            failed_at = f"at {record.failure.where()}"
+        elif record.failed_notebook:
+            failed_at = f"at {record.failed_notebook}"
+        runs.append(
+            {
+                "run_id": record.run_id,
+                "href": _href(Path(run_dir.name) / RUN_INDEX),
+                "status": record.status,
+                "failed_at": failed_at,
+                "started_at": record.started_at,
+                "headline_values": [value for _, value in headline_values(summary)],
+                "sort_key": _run_sort_key(run_dir.name),
+            }
+        )
+    runs.sort(key=lambda run: run["sort_key"], reverse=True)
+    page = _jinja().get_template("runs_index.html.j2").render(
+        runs=runs, headline_labels=[h.label for h in HEADLINES]
+    )
+    path = runs_dir / RUN_INDEX
+    write_text_atomic(path, page)
+    return path

@@ -1,0 +1,384 @@
+"""Run the notebook chain with papermill into a fresh run folder and publish it.
+
+One run is ``<runs_dir>/<run_id>/`` holding the effective ``params.yaml``, ``run.json``
+(the run record), each executed notebook ``<name>.ipynb`` and its ``<name>.html``,
+``data/`` (written by the notebooks) and ``index.html``. ``<runs_dir>/index.html`` lists
+all runs.
+
+Notebooks get exactly two injected parameters, ``params_path`` and ``run_dir``; never a
+secret (papermill writes every parameter into the executed notebook and so the HTML).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import papermill
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from papermill.exceptions import PapermillExecutionError
+from tqdm.auto import tqdm
+
+from lineage_utils import params as params_mod
+from lineage_utils.errors import ChainError
+from lineage_utils.publish import (
+    FailureInfo,
+    RunRecord,
+    render_notebook,
+    write_run_index,
+    write_run_record,
+    write_runs_index,
+)
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOKS: tuple[str, ...] = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
+KERNEL_NAME = "python3"
+_RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
+_MAX_MESSAGE = 500
+
+__all__ = [
+    "NOTEBOOKS",
+    "ChainFailed",
+    "ChainResult",
+    "FailureInfo",
+    "default_notebooks_dir",
+    "new_run_id",
+    "run_chain",
+]
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    run_id: str
+    run_dir: Path
+    executed: tuple[str, ...]  # notebook names that ran, in order (a failed one included)
+    failed: FailureInfo | None = None
+
+    @property
+    def index_html(self) -> Path:
+        return self.run_dir / "index.html"
+
+
+class ChainFailed(ChainError):
+    """A notebook failed; ``result`` tells what ran and where the run folder is."""
+
+    def __init__(self, message: str, result: ChainResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self):  # keep picklable despite the extra argument
+        return (type(self), (str(self), self.result))
+
+
+# ------------------------------------------------------------------------ run ids
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def new_run_id(now: datetime | None = None, runs_dir: Path | None = None) -> str:
+    """A UTC timestamp id such as ``20261125T110356Z``; naive ``now`` is taken as UTC.
+
+    With ``runs_dir``, the id is unique there: ``-2``, ``-3``, ... is appended while a
+    folder of that name exists.
+    """
+    base = _utc(now).strftime(_RUN_ID_FORMAT)
+    if runs_dir is None:
+        return base
+    candidate, n = base, 1
+    while (runs_dir / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _create_run_dir(runs_dir: Path, now: datetime) -> Path:
+    """Create and return a new, unique run folder (safe against concurrent runs)."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_dir = runs_dir / new_run_id(now, runs_dir)
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        return run_dir
+
+
+# ---------------------------------------------------------------------- selection
+
+
+def _select(notebooks: Sequence[str], only: Sequence[str] | None) -> tuple[str, ...]:
+    if only is None:
+        return tuple(notebooks)
+    wanted = [name.strip() for item in only for name in item.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in notebooks]
+    if unknown:
+        raise ChainError(
+            f"unknown notebook(s) in --only: {', '.join(unknown)}; "
+            f"valid names: {', '.join(notebooks)}"
+        )
+    if not wanted:
+        raise ChainError(f"--only names no notebook; valid names: {', '.join(notebooks)}")
+    return tuple(name for name in notebooks if name in wanted)
+
+
+def default_notebooks_dir() -> Path:
+    """``notebooks/`` next to the package, as in a source checkout."""
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+# -------------------------------------------------------------------------- kernel
+
+
+def _runs_this_interpreter(argv0: str) -> bool:
+    """Whether a kernelspec's ``argv[0]`` starts the interpreter running us.
+
+    jupyter_client replaces a bare ``python``/``python3``/``python3.X`` with
+    ``sys.executable``. Paths are compared without resolving symlinks: a venv's
+    ``bin/python`` points at the base interpreter but is a different environment.
+    """
+    major, minor = sys.version_info[:2]
+    if argv0 in {"python", f"python{major}", f"python{major}.{minor}"}:
+        return True
+    ours = Path(os.path.abspath(sys.executable))
+    theirs = Path(os.path.abspath(argv0))
+    return theirs == ours or (theirs.parent == ours.parent and theirs.name.startswith("python"))
+
+
+@contextmanager
+def _kernel_of_this_interpreter(kernel_name: str = KERNEL_NAME) -> Iterator[None]:
+    """Make ``kernel_name`` resolve to an ipykernel of ``sys.executable`` meanwhile.
+
+    If the kernelspec Jupyter would pick (user, env or system folder) starts another
+    interpreter, a kernelspec for ``sys.executable`` is written to a temporary folder
+    put first on ``JUPYTER_PATH`` for the duration; nothing is installed globally.
+    """
+    try:
+        argv0 = KernelSpecManager().get_kernel_spec(kernel_name).argv[0]
+    except NoSuchKernel:
+        argv0 = None
+    if argv0 is not None and _runs_this_interpreter(argv0):
+        yield
+        return
+    logger.debug("kernel %r starts %s, not %s; pinning it", kernel_name, argv0, sys.executable)
+    with tempfile.TemporaryDirectory(prefix="metapipeline-kernels-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / kernel_name
+        spec_dir.mkdir(parents=True)
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": f"Python {sys.version_info[0]} (metapipeline)",
+            "language": "python",
+            "metadata": {"debugger": True},
+        }
+        (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+        previous = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [tmp, previous]))
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = previous
+
+
+# ------------------------------------------------------------------------ failures
+
+
+def _cell_label(source: str) -> str:
+    """The cell's ``#papermill_description=`` label, else its first non-blank line."""
+    match = re.search(r"papermill_description=(\S+)", source or "")
+    if match:
+        return match.group(1)
+    for line in (source or "").splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= 80 else line[:77] + "..."
+    return ""
+
+
+def _first_line(text: str) -> str:
+    lines = (text or "").strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 3] + "..."
+
+
+def _failure_info(notebook: str, exc: BaseException) -> FailureInfo:
+    if isinstance(exc, PapermillExecutionError):
+        return FailureInfo(
+            notebook=notebook,
+            cell=exc.cell_index + 1,
+            execution_count=exc.exec_count,
+            label=_cell_label(exc.source),
+            ename=exc.ename,
+            evalue=_first_line(exc.evalue),
+        )
+    # Kernel died, timed out, missing input, ...: no cell to point at.
+    return FailureInfo(
+        notebook=notebook,
+        cell=None,
+        execution_count=None,
+        label="",
+        ename=type(exc).__name__,
+        evalue=_first_line(str(exc)),
+    )
+
+
+# --------------------------------------------------------------------------- chain
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _publish(run_dir: Path, record: RunRecord) -> None:
+    write_run_record(run_dir, record)
+    write_run_index(run_dir, record.notebooks, record.failure)
+    write_runs_index(run_dir.parent)
+
+
+def _render(run_dir: Path, name: str) -> None:
+    ipynb = run_dir / f"{name}.ipynb"
+    if ipynb.exists():
+        render_notebook(ipynb, run_dir / f"{name}.html")
+
+
+def run_chain(
+    params_path: Path,
+    overrides: Sequence[str] = (),
+    only: Sequence[str] | None = None,
+    notebooks_dir: Path | None = None,
+    notebooks: Sequence[str] = NOTEBOOKS,
+    runs_dir: Path | None = None,
+    progress: bool = True,
+) -> ChainResult:
+    """Execute ``notebooks`` (or the subset ``only``) in order into a new run folder.
+
+    Params are loaded and validated first, then the notebook names: when either is
+    wrong (``ParamsError``, ``ChainError``) nothing is created. The chain stops at the
+    first failing notebook; what ran is still rendered and indexed, and
+    :class:`ChainFailed` names the notebook, the cell and the exception.
+    """
+    overrides = list(overrides)
+    if runs_dir is not None:
+        runs_dir = Path(runs_dir).resolve()
+        overrides.append(f"run.runs_dir={runs_dir}")
+    params = params_mod.load_params(Path(params_path), overrides)
+    runs_dir = runs_dir or Path(params.runs_dir)
+    selected = _select(notebooks, only)
+    notebooks_dir = (notebooks_dir or default_notebooks_dir()).resolve()
+    missing = [n for n in selected if not (notebooks_dir / f"{n}.ipynb").is_file()]
+    if missing:
+        raise ChainError(
+            f"notebook(s) not found in {notebooks_dir}: "
+            + ", ".join(f"{n}.ipynb" for n in missing)
+        )
+
+    started = datetime.now(UTC)
+    run_dir = _create_run_dir(runs_dir, started)
+    run_id = run_dir.name
+    params_file = run_dir / "params.yaml"
+    params.write_effective(params_file)
+    (run_dir / "data").mkdir()
+    record = RunRecord(
+        run_id=run_id,
+        started_at=started.isoformat(timespec="seconds"),
+        finished_at=None,
+        status="running",
+        notebooks=selected,
+    )
+    _publish(run_dir, record)
+    logger.info("run %s: %s into %s", run_id, ", ".join(selected), run_dir)
+
+    parameters = {"params_path": str(params_file), "run_dir": str(run_dir)}
+    executed: list[str] = []
+    failure: FailureInfo | None = None
+    bar = tqdm(selected, desc="notebooks", unit="nb", disable=not progress, leave=True)
+    try:
+        with _kernel_of_this_interpreter(KERNEL_NAME):
+            for name in bar:
+                bar.set_postfix_str(name)
+                executed.append(name)
+                record = replace(record, executed=tuple(executed))
+                logger.info("executing %s", name)
+                try:
+                    papermill.execute_notebook(
+                        str(notebooks_dir / f"{name}.ipynb"),
+                        str(run_dir / f"{name}.ipynb"),
+                        parameters=parameters,
+                        kernel_name=KERNEL_NAME,
+                        language="python",
+                        cwd=str(notebooks_dir),
+                        progress_bar=False,
+                        log_output=False,
+                    )
+                except Exception as exc:  # noqa: BLE001 - any failure ends the chain
+                    logger.debug("notebook %s failed", name, exc_info=True)
+                    failure = _failure_info(name, exc)
+                    break
+                _render(run_dir, name)
+                _publish(run_dir, record)
+    except BaseException as exc:
+        # Ctrl-C, or rendering/publishing broke: leave an honest record, then re-raise.
+        interrupted = not isinstance(exc, Exception)
+        record = replace(
+            record, status="interrupted" if interrupted else "failed", finished_at=_now_iso()
+        )
+        try:
+            _publish(run_dir, record)
+        except Exception:  # noqa: BLE001 - the original error matters more
+            logger.exception("could not record the run %s", run_id)
+        if interrupted or isinstance(exc, ChainError):
+            raise
+        raise ChainError(
+            f"publishing run {run_id} failed after {executed[-1] if executed else 'start'}: "
+            f"{type(exc).__name__}: {exc} -- see {run_dir}"
+        ) from exc
+    finally:
+        bar.close()
+
+    if failure is not None:
+        _fail(run_dir, record, failure)
+    record = replace(record, status="complete", finished_at=_now_iso())
+    _publish(run_dir, record)
+    logger.info("run %s complete: %s", run_id, run_dir / "index.html")
+    return ChainResult(run_id=run_id, run_dir=run_dir, executed=tuple(executed))
+
+
+def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo) -> NoReturn:
+    """Render the failed notebook, record the failure and raise :class:`ChainFailed`."""
+    try:
+        _render(run_dir, failure.notebook)
+    except Exception:  # noqa: BLE001 - the notebook's failure is the error to report
+        logger.exception("could not render the failed notebook %s", failure.notebook)
+    record = replace(
+        record,
+        status="failed",
+        finished_at=_now_iso(),
+        failed_notebook=failure.notebook,
+        failed_cell=failure.cell,
+        failure=failure,
+    )
+    _publish(run_dir, record)
+    result = ChainResult(
+        run_id=record.run_id, run_dir=run_dir, executed=record.executed, failed=failure
+    )
+    raise ChainFailed(
+        f"notebook {failure.notebook} failed at {failure.cell_text()}: {failure.error()}"
+        f" -- see {run_dir / 'index.html'}",
+        result,
+    )

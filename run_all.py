@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Run the metapipeline notebook chain for one params file and archive the run.
+
+    python run_all.py --params params/default.yaml --set staleness.last_run_days=90
+
+Each run goes to ``<runs_dir>/<run_id>/`` (executed notebooks, HTML, data, index.html);
+``<runs_dir>/index.html`` lists all runs. Exit status: 0 done, 1 failed (the message
+names the params key, or the notebook and cell), 2 bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lineage_utils.errors import MetapipelineError
+from lineage_utils.runner import NOTEBOOKS, run_chain
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_NOTEBOOKS_DIR = HERE / "notebooks"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_all.py",
+        description="Run the notebook chain (" + ", ".join(NOTEBOOKS) + ") into a new run folder.",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=HERE / "params" / "default.yaml",
+        help="params YAML file (default: params/default.yaml, the bundled demo)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one params key, e.g. --set staleness.last_run_days=90 (repeatable)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME[,NAME]",
+        help="run only these notebooks, in chain order (repeatable or comma-separated)",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="folder receiving the run (default: the params key run.runs_dir)",
+    )
+    parser.add_argument(
+        "--notebooks-dir",
+        type=Path,
+        help="folder holding the chain's notebooks (default: notebooks/ next to run_all.py)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (so redirection keeps working)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _configure_logging(verbose: bool) -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("lineage_utils").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # papermill logs every cell at INFO; keep it for --verbose.
+    logging.getLogger("papermill").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        result = run_chain(
+            args.params,
+            overrides=args.overrides,
+            only=args.only,
+            notebooks_dir=args.notebooks_dir or DEFAULT_NOTEBOOKS_DIR,
+            notebooks=NOTEBOOKS,
+            runs_dir=args.runs_dir,
+            progress=not args.no_progress,
+        )
+    except MetapipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    print(f"run folder: {result.run_dir}")
+    print(f"report:     {result.index_html}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

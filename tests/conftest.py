@@ -1,0 +1,74 @@
+"""Shared fixtures: the repo, ../shared, the demo built once per session, a demo run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lineage_utils import dbt_build
+from lineage_utils.params import load_yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DEMO_PARAMS = REPO / "params" / "default.yaml"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip(f"../shared/data is absent ({data}): real manifests and Mode recordings live only in CI")
+    return data
+
+
+@pytest.fixture(scope="session")
+def demo_expected() -> dict:
+    text = (REPO / "demo" / "EXPECTED.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(.*?)```", text, re.S)
+    assert block, "demo/EXPECTED.md has no ```yaml block"
+    return load_yaml(block.group(1), "demo/EXPECTED.md")
+
+
+@pytest.fixture(scope="session")
+def demo_target(tmp_path_factory) -> Path:
+    """The demo dbt project built with real dbt into a private target folder."""
+    target = tmp_path_factory.mktemp("demo_dbt") / "target"
+    dbt_build.ensure_built(REPO / "demo" / "dbt_project", target)
+    return target
+
+
+def demo_overrides(target: Path, runs_dir: Path) -> list[str]:
+    return [f"dbt.target_dir={target}", "dbt.build=false", f"run.runs_dir={runs_dir}"]
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_target, tmp_path_factory):
+    """All four stages run in-process on the demo into a temp run folder."""
+    from lineage_utils import stages
+    from lineage_utils.params import load_params
+    from lineage_utils.run_folder import Run
+
+    runs = tmp_path_factory.mktemp("runs")
+    params = load_params(DEMO_PARAMS, demo_overrides(demo_target, runs))
+    run = Run(run_dir=runs / "demo", params=params)
+    run.data_dir.mkdir(parents=True)
+    for stage in stages.STAGES:
+        stages.RUNNERS[stage](run)
+    return run
+
+
+@pytest.fixture
+def demo_project_copy(tmp_path) -> Path:
+    """A writable copy of the demo dbt project."""
+    target = tmp_path / "dbt_project"
+    shutil.copytree(REPO / "demo" / "dbt_project", target,
+                    ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", ".user.yml"))
+    return target

@@ -1,0 +1,97 @@
+"""`run_all.py` on the demo through real papermill kernels, and bad input from the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_PARAMS, REPO, demo_overrides
+
+pytestmark = pytest.mark.slow
+
+
+def run_all(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "run_all.py"), "--no-progress", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=600)
+
+
+def sets(items: list[str]) -> list[str]:
+    return [arg for item in items for arg in ("--set", item)]
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.remote: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in {"href", "src"} and value:
+                (self.remote if value.startswith(("http://", "https://", "//")) and tag in {"script", "link", "img", "iframe"} else self.hrefs).append(value)
+
+
+def test_demo_chain_end_to_end(demo_target, demo_expected, tmp_path):
+    runs = tmp_path / "runs"
+    result = run_all("--params", str(DEMO_PARAMS), *sets(demo_overrides(demo_target, runs)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+    for name in ("01_crawl", "02_merge", "03_rank", "04_cleanup"):
+        assert (run_dir / f"{name}.html").stat().st_size > 10_000
+        assert (run_dir / f"{name}.ipynb").is_file()
+    for data in ("bi_snapshot.json", "reports.parquet", "queries.parquet", "dbt_nodes.parquet", "dbt_edges.parquet",
+                 "crawl_status.json", "query_refs.parquet", "lineage.json", "centrality.parquet",
+                 "stale_reports.parquet", "orphan_models.parquet", "exposures.yml", "actions.jsonl", "cleanup.patch"):
+        assert (run_dir / "data" / data).is_file(), data
+    summary = json.loads((run_dir / "data" / "summary.json").read_text())
+    assert summary["models"] == demo_expected["counts"]["models"]
+    assert summary["stale_reports"] == len(demo_expected["stale_reports"])
+    assert summary["orphan_models"] == len(demo_expected["orphan_models"])
+    assert summary["exposures_generated"] == len(demo_expected["generated_exposures"])
+    index = (run_dir / "index.html").read_text()
+    for figure in (str(summary["models"]), str(summary["orphan_models"])):
+        assert figure in index
+    assert (runs / "index.html").is_file()
+    for page in run_dir.glob("*.html"):
+        parser = _Links()
+        parser.feed(page.read_text())
+        assert parser.remote == [], f"{page.name} loads {parser.remote[:3]}"
+    merge_html = (run_dir / "02_merge.html").read_text()
+    assert "<svg" in merge_html and "fin_dim_accounts" in merge_html
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("dbt.target_dir={tmp}/nowhere", "params key 'dbt.target_dir': folder not found: {tmp}/nowhere"),
+    ("dbt.target_dir={tmp}/v5", "manifest schema v5 is not supported (supported: v7 to v12)"),
+    ("dbt.target_dir={tmp}/broken", "broken/manifest.json: malformed JSON at line 2, column 3"),
+])
+def test_bad_artifacts_fail_clearly(tmp_path, setting, message):
+    (tmp_path / "v5").mkdir()
+    (tmp_path / "v5" / "manifest.json").write_text(json.dumps(
+        {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v5.json"}}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text('{"metadata":\n {oops')
+    runs = tmp_path / "runs"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = run_all("--runs-dir", str(runs), *sets(["dbt.build=false", setting.format(tmp=tmp_path)]))
+    assert result.returncode == 1
+    assert message.format(tmp=tmp_path) in result.stderr
+    assert "notebook 01_crawl failed" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "runs") == before
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+    assert not any((run_dir / "data").glob("*.parquet"))
+
+
+def test_unknown_params_key_suggests_and_writes_nothing(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text(Path(DEMO_PARAMS).read_text().replace("last_run_days:", "last_run_dayz:"))
+    result = run_all("--params", str(params), "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 1
+    assert "unknown params key 'staleness.last_run_dayz' (did you mean 'staleness.last_run_days'?)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,135 @@
+"""The labelled SQL corpus: exact read sets per case, accuracy per dialect.
+
+Format of tests/fixtures/sql_refs/*.sql: a case starts with ``-- case: <name>``,
+followed by header comments ``-- dialect: <sqlglot dialect>``, ``-- expect: a.b, ?c.d``
+(``?`` marks a conditional read, ``UNPARSED`` an unparsable query, nothing = no reads)
+and ``-- definition: name = sql`` (Mode definitions, ``\\n`` allowed), then the SQL.
+Expected names and reads are compared after the dialect's identifier normalisation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlglot import exp
+
+from lineage_utils.sql_reads import Extraction, extract_reads
+from lineage_utils.sql_resolve import normalize_parts, normalize_read
+
+logger = logging.getLogger(__name__)
+
+CORPUS_DIR = Path(__file__).parent / "fixtures" / "sql_refs"
+MIN_ACCURACY = 0.98
+_HEADERS = ("dialect", "expect", "definition")
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    name: str
+    dialect: str
+    expect: str
+    sql: str
+    definitions: dict[str, str] = field(default_factory=dict)
+
+
+def load_cases(directory: Path = CORPUS_DIR) -> list[Case]:
+    """Every case of every corpus file, in file order."""
+    cases: list[Case] = []
+    for path in sorted(directory.glob("*.sql")):
+        current: dict | None = None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("-- case:"):
+                if current:
+                    cases.append(_finish(current))
+                current = {"file": path.name, "name": line.split(":", 1)[1].strip(), "headers": {}, "defs": {}, "sql": [], "in_header": True}
+                continue
+            if current is None:
+                continue
+            key = line[3:].split(":", 1)[0].strip() if line.startswith("-- ") else ""
+            if current["in_header"] and key in _HEADERS:
+                value = line.split(":", 1)[1].strip()
+                if key == "definition":
+                    name, text = value.split("=", 1)
+                    current["defs"][name.strip()] = text.strip()
+                else:
+                    current["headers"][key] = value
+                continue
+            current["in_header"] = False
+            current["sql"].append(line)
+        if current:
+            cases.append(_finish(current))
+    return cases
+
+
+def _finish(raw: dict) -> Case:
+    return Case(
+        file=raw["file"],
+        name=raw["name"],
+        dialect=raw["headers"]["dialect"],
+        expect=raw["headers"].get("expect", ""),
+        sql="\n".join(raw["sql"]).strip("\n"),
+        definitions=raw["defs"],
+    )
+
+
+def expected_set(case: Case) -> set[tuple] | str:
+    """The normalised expected reads, or "UNPARSED"."""
+    if case.expect.strip().upper() == "UNPARSED":
+        return "UNPARSED"
+    out = set()
+    for item in filter(None, (i.strip() for i in case.expect.split(","))):
+        conditional = item.startswith("?")
+        table = exp.to_table(item.lstrip("?"), dialect=case.dialect)
+        parts = (table.catalog or None, table.db or None, table.name)
+        quoted = tuple(
+            bool(isinstance(node, exp.Identifier) and node.quoted)
+            for node in (table.args.get("catalog"), table.args.get("db"), table.this)
+        )
+        out.add((normalize_parts(parts, quoted, case.dialect), conditional))
+    return out
+
+
+def actual_set(case: Case, extraction: Extraction) -> set[tuple] | str:
+    if not extraction.parsed:
+        return "UNPARSED"
+    return {(normalize_read(r, case.dialect), r.conditional) for r in extraction.reads}
+
+
+CASES = load_cases()
+
+
+def test_corpus_is_big_and_varied():
+    dialects = {c.dialect for c in CASES}
+    assert len(CASES) >= 60
+    assert len(dialects) >= 6
+    assert len({c.name for c in CASES}) == len(CASES), "case names must be unique"
+
+
+def test_corpus_accuracy_per_dialect(capsys):
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    failures = []
+    for case in CASES:
+        got = actual_set(case, extract_reads(case.sql, case.dialect, case.definitions))
+        want = expected_set(case)
+        totals[case.dialect][1] += 1
+        if got == want:
+            totals[case.dialect][0] += 1
+        else:
+            failures.append(f"{case.file}:{case.name}: expected {want}, got {got}")
+    with capsys.disabled():
+        for dialect, (ok, n) in sorted(totals.items()):
+            print(f"\n  sql corpus {dialect:<11} {ok}/{n} = {ok / n:.1%}", end="")
+        print()
+    for dialect, (ok, n) in totals.items():
+        assert ok / n >= MIN_ACCURACY, f"{dialect}: {ok}/{n}\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_corpus_case(case):
+    got = actual_set(case, extract_reads(case.sql, case.dialect, case.definitions))
+    assert got == expected_set(case)
