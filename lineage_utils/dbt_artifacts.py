@@ -49,6 +49,7 @@ class DbtNode:
     created_at: float | None
     source_name: str | None = None
     tests: tuple[str, ...] = ()
+    analyses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
     nodes: dict[str, DbtNode] = {}
     tests: dict[str, list[str]] = {}
     analyses: list[str] = []
+    readers: dict[str, list[str]] = {}
     for uid, raw in (manifest.get("nodes") or {}).items():
         kind = raw.get("resource_type")
         if not _enabled(raw):
@@ -230,12 +232,17 @@ def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
                 tests.setdefault(target, []).append(uid)
         elif kind == "analysis":
             analyses.append(uid)
+            for target in (raw.get("depends_on") or {}).get("nodes") or []:
+                readers.setdefault(target, []).append(uid)
     for uid, raw in (manifest.get("sources") or {}).items():
         if _enabled(raw):
             nodes[uid] = _node(raw, "source", groups)
     for uid, node_tests in tests.items():
         if uid in nodes:
             nodes[uid] = replace(nodes[uid], tests=tuple(sorted(node_tests)))
+    for uid, node_analyses in readers.items():
+        if uid in nodes:
+            nodes[uid] = replace(nodes[uid], analyses=tuple(sorted(node_analyses)))
     exposures = {
         uid: _exposure(raw) for uid, raw in (manifest.get("exposures") or {}).items() if _enabled(raw)
     }

@@ -15,7 +15,6 @@ from typing import Iterable, Mapping
 import networkx as nx
 from ruamel.yaml import YAML
 
-from lineage_utils.graph import report_node_id
 
 
 @dataclass(frozen=True)

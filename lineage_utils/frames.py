@@ -114,6 +114,7 @@ def dbt_nodes_frame(project: DbtProject) -> pd.DataFrame:
     frame["run_status"] = [results[u].status if u in results else None for u in frame["unique_id"]]
     frame["run_completed_at"] = [results[u].completed_at if u in results else None for u in frame["unique_id"]]
     frame["test_count"] = [len(t) if isinstance(t, list) else 0 for t in frame["tests"]]
+    frame["analysis_count"] = [len(a) if isinstance(a, list) else 0 for a in frame["analyses"]]
     return frame.sort_values("unique_id", ignore_index=True)
 
 
@@ -124,7 +125,7 @@ def _exposure_row(exposure: DbtExposure, columns: Sequence[str]) -> dict[str, An
         package=exposure.unique_id.split(".")[1], path=exposure.path, tags=list(exposure.tags),
         meta=json.dumps(dict(exposure.meta), sort_keys=True, default=str),
         owner=exposure.owner_name or exposure.owner_email, description="",
-        fqn=[], depends_on=list(exposure.depends_on), tests=[],
+        fqn=[], depends_on=list(exposure.depends_on), tests=[], analyses=[],
         url=exposure.url, exposure_type=exposure.type, owner_email=exposure.owner_email,
         label=exposure.label, maturity=exposure.maturity,
     )

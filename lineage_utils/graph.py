@@ -38,7 +38,7 @@ def _jsonable(value: Any) -> Any:
 
 def add_dbt(graph: nx.DiGraph, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
     for row in row_dicts(nodes):
-        attrs = {k: _jsonable(v) for k, v in row.items() if k not in {"unique_id", "depends_on", "tests", "fqn"}}
+        attrs = {k: _jsonable(v) for k, v in row.items() if k not in {"unique_id", "depends_on", "tests", "analyses", "fqn"}}
         attrs["meta"] = json.loads(row["meta"]) if row.get("meta") else {}
         attrs["fqn"] = list(row.get("fqn") or ())
         graph.add_node(row["unique_id"], **attrs)

@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 
+from lineage_utils.atomic import write_text_atomic
 from lineage_utils.errors import ParamsError
 
 Kind = Literal["str", "int", "float", "bool", "path", "list", "mapping", "choice", "datetime"]
@@ -260,10 +261,7 @@ class Params:
         yaml = YAML(typ="safe", pure=True)
         yaml.default_flow_style = False
         yaml.dump(self.to_dict(), buffer)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, buffer.getvalue())
 
 
 def build_params(data: Mapping[str, Any] | None, base_dir: Path, overrides: Sequence[str] = (),

@@ -17,9 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -33,6 +31,8 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config
 
 logger = logging.getLogger(__name__)
+
+from lineage_utils.atomic import write_text_atomic
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 NOTEBOOK_TEMPLATE = "metapipeline_lab"
@@ -122,19 +122,6 @@ class RunRecord:
 
 
 # --------------------------------------------------------------------------- writing
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_run_record(run_dir: Path, record: RunRecord) -> None:

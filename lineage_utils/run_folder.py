@@ -8,8 +8,6 @@ and JSON files in a ``schema_version`` key, so a reader knows what it got.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
@@ -18,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lineage_utils.atomic import write_bytes_atomic, write_text_atomic
 from lineage_utils.errors import ArtifactError
 from lineage_utils.params import Params
 
@@ -54,23 +53,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("summary", "summary.json", "json", "every stage"),
     )
 }
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def dumps_json(obj: Any) -> str:
@@ -128,7 +110,7 @@ class Run:
         table = table.replace_schema_metadata(meta)
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
-        atomic_write_bytes(path, sink.getvalue().to_pybytes())
+        write_bytes_atomic(path, sink.getvalue().to_pybytes())
         return path
 
     def read_frame(self, name: str) -> pd.DataFrame:
@@ -142,7 +124,7 @@ class Run:
     # -- json / jsonl / text ----------------------------------------------------------
     def write_json(self, name: str, obj: Mapping[str, Any]) -> Path:
         path = self.path(name)
-        atomic_write_text(path, dumps_json({**obj, "schema_version": SCHEMA_VERSION}))
+        write_text_atomic(path, dumps_json({**obj, "schema_version": SCHEMA_VERSION}))
         return path
 
     def read_json(self, name: str) -> dict[str, Any]:
@@ -158,7 +140,7 @@ class Run:
     def write_jsonl(self, name: str, rows: Iterable[Mapping[str, Any]]) -> Path:
         path = self.path(name)
         text = "".join(json.dumps(row, sort_keys=True, default=_json_default) + "\n" for row in rows)
-        atomic_write_text(path, text)
+        write_text_atomic(path, text)
         return path
 
     def read_jsonl(self, name: str) -> list[dict[str, Any]]:
@@ -167,7 +149,7 @@ class Run:
 
     def write_text(self, name: str, text: str) -> Path:
         path = self.path(name)
-        atomic_write_text(path, text)
+        write_text_atomic(path, text)
         return path
 
     def read_text(self, name: str) -> str:

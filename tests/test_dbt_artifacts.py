@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
@@ -60,6 +59,8 @@ def _manifest(version: int, **extra) -> dict:
             "model.p.a": {"unique_id": "model.p.a", "resource_type": "model", "name": "a", "package_name": "p",
                           "database": "db", "schema": "s", "alias": "a", "config": {"materialized": "table"},
                           "depends_on": {"nodes": ["source.p.raw.t"]}, "relation_name": '"db"."s"."a"'},
+            "analysis.p.adhoc": {"unique_id": "analysis.p.adhoc", "resource_type": "analysis", "name": "adhoc",
+                                 "package_name": "p", "depends_on": {"nodes": ["model.p.a"]}},
             "model.p.off": {"unique_id": "model.p.off", "resource_type": "model", "name": "off",
                             "package_name": "p", "config": {"enabled": False}},
         },
@@ -78,6 +79,7 @@ def test_supported_versions(tmp_path, version):
     project = load_manifest(path)
     assert set(project.nodes) == {"model.p.a", "source.p.raw.t"}
     assert project.disabled == ("model.p.gone",)
+    assert project.nodes["model.p.a"].analyses == ("analysis.p.adhoc",)  # an attribute, not a node
 
 
 def test_gzip_manifest(tmp_path):
