@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from lineage_utils import params as params_mod
 from lineage_utils.errors import ChainError
+from lineage_utils.stages import STAGES
 from lineage_utils.publish import (
     FailureInfo,
     RunRecord,
@@ -42,7 +43,7 @@ from lineage_utils.publish import (
 
 logger = logging.getLogger(__name__)
 
-NOTEBOOKS: tuple[str, ...] = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
+NOTEBOOKS: tuple[str, ...] = STAGES
 KERNEL_NAME = "python3"
 _RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 _MAX_MESSAGE = 500

@@ -29,7 +29,7 @@ from lineage_utils.staleness import StaleReport, StalenessRules, find_stale_repo
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
+STAGES: tuple[str, ...] = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
 _OUTPUT = {"01_crawl": "crawl_status", "02_merge": "lineage", "03_rank": "centrality", "04_cleanup": "actions"}
 
 
