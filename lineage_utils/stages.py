@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from lineage_utils import bi_snapshot, dbt_artifacts, dbt_build, frames
+from lineage_utils import bi_snapshot, dbt_artifacts, dbt_build, frames, views
 from lineage_utils.centrality import compute_centrality, importance_vs_runtime
 from lineage_utils.errors import ArtifactError
 from lineage_utils.exposures import plan_exposures, render_exposures_yaml
@@ -39,6 +39,7 @@ def open_run(params_path: str, run_dir: str = "", stage: str = "01_crawl") -> Ru
     Stages before ``stage`` whose outputs are missing are run first.
     """
     params = load_params(params_path)
+    views.configure_display()
     folder = Path(run_dir) if run_dir else params.runs_dir / "lab"
     run = Run(run_dir=folder.resolve(), params=params)
     run.data_dir.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,14 @@ KIND_COLOURS = {
 STATE_COLOURS = {"orphan": "#d62728", "stale": "#ff8c00", "archived": "#7f7f7f", "dataset": "#20b2aa"}
 
 
+def configure_display() -> None:
+    """Tables show evidence whole: no truncated cells, no elided rows up to 200."""
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_rows", 200)
+    pd.set_option("display.min_rows", 200)
+    pd.set_option("display.max_columns", 40)
+
+
 class Html:
     """Raw HTML for Jupyter; build it only from escaped pieces."""
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_mod
 import json
 import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import DEMO_PARAMS, REPO, demo_overrides
@@ -61,6 +63,9 @@ def test_demo_chain_end_to_end(demo_target, demo_expected, tmp_path):
         parser = _Links()
         parser.feed(page.read_text())
         assert parser.remote == [], f"{page.name} loads {parser.remote[:3]}"
+    cleanup_html = (run_dir / "04_cleanup.html").read_text()
+    for evidence in pd.read_parquet(run_dir / "data" / "orphan_models.parquet")["evidence"]:
+        assert html_mod.escape(evidence) in cleanup_html, "evidence is truncated in the report"
     merge_html = (run_dir / "02_merge.html").read_text()
     assert "<svg" in merge_html and "fin_dim_accounts" in merge_html
 
