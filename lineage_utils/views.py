@@ -70,19 +70,37 @@ def freshness(run: Run) -> pd.DataFrame:
 
 
 def common_causes(refs: pd.DataFrame, top: int = 8) -> pd.DataFrame:
-    """The most frequent reasons behind non-resolved references."""
-    problems = refs[refs["status"] != "resolved"]
-    counts = Counter((row["status"], _cause(row)) for _, row in problems.iterrows())
-    return pd.DataFrame([(s, r, n) for (s, r), n in counts.most_common(top)], columns=["status", "cause", "references"])
+    """The most frequent reasons behind non-resolved references, with one example each."""
+    problems = refs[refs["status"].isin(("ambiguous", "external", "unparsed"))]
+    counts: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], str] = {}
+    for _, row in problems.iterrows():
+        key = (row["status"], _cause(row))
+        counts[key] += 1
+        examples.setdefault(key, str(row.get("raw") or row.get("query_name") or row.get("query_token") or ""))
+    total = max(len(problems), 1)
+    return pd.DataFrame(
+        [(s, r, n, round(n / total, 3), examples[(s, r)]) for (s, r), n in counts.most_common(top)],
+        columns=["status", "cause", "references", "share", "example"],
+    )
 
 
 def _cause(row: Mapping[str, Any]) -> str:
     if row["status"] == "external":
         schema = row.get("db")
-        return f"schema {str(schema).lower()!r} holds no dbt relation" if schema else "unqualified name matches no dbt relation"
+        if schema:
+            return f"schema {str(schema).lower()!r} holds no dbt relation"
+        return "unqualified name matches no dbt relation"
     if row["status"] == "ambiguous":
+        if row.get("db"):
+            return "schema-qualified name matches relations in several databases"
         return "unqualified name matches relations in several schemas"
-    return str(row.get("reason") or "").split(":")[0][:80]
+    reason = str(row.get("reason") or "")
+    for known in ("too long", "binary", "empty", "table name only known at run time", "not in the query text",
+                  "statement not understood by sqlglot", "Liquid rendering failed", "parse error"):
+        if known in reason:
+            return "table name made by template logic" if known == "not in the query text" else known
+    return reason.split(":")[0][:80]
 
 
 def png(figure: Any) -> Html:
@@ -113,9 +131,33 @@ def priority_chart(priorities: pd.DataFrame, label_top: int = 8) -> Html:
 
 # -- the interactive lineage graph -----------------------------------------------------
 def _layers(graph: nx.DiGraph) -> dict[str, int]:
-    if nx.is_directed_acyclic_graph(graph):
-        return {n: depth for depth, layer in enumerate(nx.topological_generations(graph)) for n in layer}
-    return {n: 0 for n in graph}
+    """dbt nodes by depth from their sources; datasets next; reports and exposures last."""
+    dbt = graph.subgraph(n for n, k in graph.nodes(data="kind") if k in {"source", "seed", "snapshot", "model"})
+    if nx.is_directed_acyclic_graph(dbt):
+        layers = {n: depth for depth, layer in enumerate(nx.topological_generations(dbt)) for n in layer}
+    else:
+        layers = {n: 0 for n in dbt}
+    last = max(layers.values(), default=-1)
+    for node, attrs in graph.nodes(data=True):
+        if node not in layers:
+            layers[node] = last + (1 if attrs.get("report_type") == "DatasetReport" else 2)
+    return layers
+
+
+def _columns(graph: nx.DiGraph, layers: Mapping[str, int]) -> dict[int, list[str]]:
+    """Each column ordered by the mean position of its parents (fewer crossings)."""
+    columns: dict[int, list[str]] = {}
+    for node in sorted(graph, key=lambda n: (layers[n], graph.nodes[n].get("kind", ""), n)):
+        columns.setdefault(layers[node], []).append(node)
+    rank: dict[str, float] = {}
+    for layer in sorted(columns):
+        def key(node: str) -> tuple[float, str]:
+            parents = [rank[p] for p in graph.predecessors(node) if p in rank]
+            return (sum(parents) / len(parents) if parents else float("inf"), node)
+
+        columns[layer].sort(key=key)
+        rank.update({n: i for i, n in enumerate(columns[layer])})
+    return columns
 
 
 def _colour(attrs: Mapping[str, Any], orphans: set[str], node: str) -> str:
@@ -161,10 +203,7 @@ def lineage_graph(graph: nx.DiGraph, orphans: set[str] | None = None, max_nodes:
         for n in focus:
             keep |= set(view.predecessors(n)) | set(view.successors(n))
         view = view.subgraph(sorted(keep)[:max_nodes]).copy()
-    layers = _layers(view)
-    columns: dict[int, list[str]] = {}
-    for node in sorted(view, key=lambda n: (view.nodes[n].get("kind", ""), n)):
-        columns.setdefault(layers[node], []).append(node)
+    columns = _columns(view, _layers(view))
     x_gap, y_gap, pad = 190, 22, 30
     pos = {n: (pad + layer * x_gap, pad + i * y_gap) for layer, nodes in columns.items() for i, n in enumerate(nodes)}
     width = pad * 2 + max(columns, default=0) * x_gap + 160
