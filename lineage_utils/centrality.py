@@ -57,12 +57,20 @@ def compute_centrality(graph: nx.DiGraph, backend: Backend = "auto") -> pd.DataF
 
 
 def importance_vs_runtime(centrality: pd.DataFrame, graph: nx.DiGraph) -> pd.DataFrame:
-    """Models with runtime and importance; `priority` = pagerank rank x runtime share."""
+    """Models with runtime and reach. ``priority`` = reach / mean reach x runtime / mean runtime.
+
+    Pagerank on lineage edges flows downstream and so ranks sinks highly; what makes a slow
+    model worth optimising is how much depends on it, so priority uses downstream reach
+    (every node, BI reports included, that reads it directly or indirectly).
+    """
     models = centrality[centrality["kind"] == "model"].copy()
     models["execution_time"] = [graph.nodes[n].get("execution_time") for n in models["node_id"]]
     models["materialized"] = [graph.nodes[n].get("materialized") for n in models["node_id"]]
     models["downstream"] = [len(nx.descendants(graph, n)) for n in models["node_id"]]
+    models["downstream_reports"] = [
+        sum(graph.nodes[d].get("kind") == "bi_report" for d in nx.descendants(graph, n)) for n in models["node_id"]
+    ]
     runtime = models["execution_time"].fillna(0.0)
-    total = runtime.sum() or 1.0
-    models["priority"] = (models["pagerank"] / models["pagerank"].max()) * (runtime / total)
+    reach = models["downstream"]
+    models["priority"] = (reach / (reach.mean() or 1)) * (runtime / (runtime.mean() or 1))
     return models.sort_values(["priority", "node_id"], ascending=[False, True], ignore_index=True)

@@ -111,7 +111,7 @@ def png(figure: Any) -> Html:
 
 
 def priority_chart(priorities: pd.DataFrame, label_top: int = 8) -> Html:
-    """Runtime (x) against pagerank importance (y): the top-right corner is where to optimise."""
+    """Runtime (x) against downstream reach (y): the top-right corner is where to optimise."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,12 +119,13 @@ def priority_chart(priorities: pd.DataFrame, label_top: int = 8) -> Html:
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
     runtime = priorities["execution_time"].fillna(0.0)
-    axes.scatter(runtime, priorities["pagerank"], s=18 + 4 * priorities["downstream"], alpha=0.6, color="#4682b4")
+    axes.scatter(runtime, priorities["downstream"], s=20 + 12 * priorities["downstream_reports"], alpha=0.6,
+                 color="#4682b4")
     for _, row in priorities.head(label_top).iterrows():
-        axes.annotate(str(row["name"]), (row["execution_time"] or 0.0, row["pagerank"]), fontsize=7)
+        axes.annotate(str(row["name"]), (row["execution_time"] or 0.0, row["downstream"]), fontsize=7)
     axes.set_xlabel("runtime in the last dbt run (s)")
-    axes.set_ylabel("pagerank (importance)")
-    axes.set_title("Where optimisation pays: important and slow")
+    axes.set_ylabel("nodes downstream (models, queries, reports)")
+    axes.set_title("Where optimisation pays: much depends on it, and it is slow\n(marker size: BI reports downstream)")
     plt.close(figure)
     return png(figure)
 

@@ -35,3 +35,15 @@ def test_degree_counts():
 
 def test_empty_graph():
     assert compute_centrality(nx.DiGraph()).empty
+
+
+def test_priority_ranks_slow_models_with_much_downstream_first():
+    from lineage_utils.centrality import importance_vs_runtime
+
+    graph = nx.DiGraph([("m.hub", "m.a"), ("m.hub", "m.b"), ("m.a", "m.c"), ("m.leaf_slow", "m.d")])
+    nx.set_node_attributes(graph, "model", "kind")
+    nx.set_node_attributes(graph, {"m.hub": 10.0, "m.leaf_slow": 10.0, "m.a": 1.0, "m.b": 1.0, "m.c": 1.0,
+                                   "m.d": 1.0}, "execution_time")
+    table = importance_vs_runtime(compute_centrality(graph), graph)
+    assert table["node_id"].iloc[0] == "m.hub"
+    assert table.set_index("node_id").loc["m.hub", "downstream"] == 3
