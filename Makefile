@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: run test test-fast lab bench clean-runs distclean
+.PHONY: run test test-fast lab bench browser-deps clean-runs distclean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## the whole chain on the demo (or PARAMS=params/x.yaml)
 	$(BIN)/python run_all.py --params $(PARAMS) $(ARGS)
 
-test: $(STAMP)  ## every test, the notebook chain included
+# Headless Chromium for the browser tests of the HTML reports, from Debian's packages.
+# Installed only where it is missing and apt-get can run as root; elsewhere those tests skip.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } \
+	  || echo "browser-deps: chromium not installed (not root or no apt-get): browser tests will skip"; }
+
+test: $(STAMP) browser-deps  ## every test, the notebook chain and the browser tests included
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
 

@@ -44,6 +44,16 @@ class Html:
         return self.markup
 
 
+def table(frame: pd.DataFrame, columns: list[str] | None = None) -> Html:
+    """A left-aligned, escaped table; URLs become links, missing values a dash."""
+    shown = frame[columns] if columns else frame
+    markup = shown.to_html(index=False, escape=True, na_rep="—", render_links=True, border=0,
+                           classes="metapipeline-table")
+    style = ("<style>.metapipeline-table td,.metapipeline-table th{text-align:left!important;"
+             "vertical-align:top;padding:3px 8px}</style>")
+    return Html(style + markup)
+
+
 def crawl_status(status: Mapping[str, Any]) -> Html:
     complete = bool(status.get("complete"))
     colour = "#2e7d32" if complete else "#c62828"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,23 @@ def demo_project_copy(tmp_path) -> Path:
     shutil.copytree(REPO / "demo" / "dbt_project", target,
                     ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", ".user.yml"))
     return target
+
+
+def run_all_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`run_all.py` in a subprocess, as a user would start it."""
+    return subprocess.run([sys.executable, str(REPO / "run_all.py"), "--no-progress", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=600)
+
+
+def as_sets(items: list[str]) -> list[str]:
+    return [arg for item in items for arg in ("--set", item)]
+
+
+@pytest.fixture(scope="session")
+def published_demo_run(demo_target, tmp_path_factory) -> Path:
+    """The whole chain on the demo through `run_all.py` (real kernels, HTML): the run folder."""
+    runs = tmp_path_factory.mktemp("published") / "runs"
+    result = run_all_cli("--params", str(DEMO_PARAMS), *as_sets(demo_overrides(demo_target, runs)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+    return run_dir

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import html as html_mod
 import json
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import DEMO_PARAMS, REPO, demo_overrides
+from tests.conftest import DEMO_PARAMS, as_sets, run_all_cli
 
 pytestmark = pytest.mark.slow
-
-
-def run_all(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "run_all.py"), "--no-progress", *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=600)
-
-
-def sets(items: list[str]) -> list[str]:
-    return [arg for item in items for arg in ("--set", item)]
 
 
 class _Links(HTMLParser):
@@ -38,11 +27,9 @@ class _Links(HTMLParser):
                 (self.remote if value.startswith(("http://", "https://", "//")) and tag in {"script", "link", "img", "iframe"} else self.hrefs).append(value)
 
 
-def test_demo_chain_end_to_end(demo_target, demo_expected, tmp_path):
-    runs = tmp_path / "runs"
-    result = run_all("--params", str(DEMO_PARAMS), *sets(demo_overrides(demo_target, runs)))
-    assert result.returncode == 0, result.stderr[-3000:]
-    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+def test_demo_chain_end_to_end(published_demo_run, demo_expected):
+    run_dir = published_demo_run
+    runs = run_dir.parent
     for name in ("01_crawl", "02_merge", "03_rank", "04_cleanup"):
         assert (run_dir / f"{name}.html").stat().st_size > 10_000
         assert (run_dir / f"{name}.ipynb").is_file()
@@ -83,7 +70,7 @@ def test_bad_artifacts_fail_clearly(tmp_path, setting, message):
     (tmp_path / "broken" / "manifest.json").write_text('{"metadata":\n {oops')
     runs = tmp_path / "runs"
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = run_all("--runs-dir", str(runs), *sets(["dbt.build=false", setting.format(tmp=tmp_path)]))
+    result = run_all_cli("--runs-dir", str(runs), *as_sets(["dbt.build=false", setting.format(tmp=tmp_path)]))
     assert result.returncode == 1
     assert message.format(tmp=tmp_path) in result.stderr
     assert "notebook 01_crawl failed" in result.stderr
@@ -95,7 +82,7 @@ def test_bad_artifacts_fail_clearly(tmp_path, setting, message):
 def test_unknown_params_key_suggests_and_writes_nothing(tmp_path):
     params = tmp_path / "p.yaml"
     params.write_text(Path(DEMO_PARAMS).read_text().replace("last_run_days:", "last_run_dayz:"))
-    result = run_all("--params", str(params), "--runs-dir", str(tmp_path / "runs"))
+    result = run_all_cli("--params", str(params), "--runs-dir", str(tmp_path / "runs"))
     assert result.returncode == 1
     assert "unknown params key 'staleness.last_run_dayz' (did you mean 'staleness.last_run_days'?)" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

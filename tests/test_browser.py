@@ -1,0 +1,88 @@
+"""The published HTML in a real headless Chromium: offline, no script errors, the graph responds.
+
+Needs Debian's chromium and chromium-driver (`make browser-deps`, which `make test` runs).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1400,1000",
+    # Nothing may leave the machine: every host name fails to resolve.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip("headless Chromium is not installed here: `make browser-deps` installs Debian's "
+                    "chromium and chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _remote_resources(driver) -> list[str]:
+    urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return [u for u in urls if not u.startswith(("file:", "data:", "blob:"))]
+
+
+def _script_errors(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_run_index_opens_offline_and_links_to_notebooks(browser, published_demo_run):
+    from selenium.webdriver.common.by import By
+
+    browser.get((published_demo_run / "index.html").as_uri())
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Orphan models" in body and "Stale reports" in body
+    links = {a.get_attribute("href").rsplit("/", 1)[-1] for a in browser.find_elements(By.TAG_NAME, "a")}
+    assert {"01_crawl.html", "02_merge.html", "03_rank.html", "04_cleanup.html"} <= links
+    assert _remote_resources(browser) == []
+    assert _script_errors(browser) == []
+
+
+@pytest.mark.parametrize("page", ["01_crawl", "02_merge", "03_rank", "04_cleanup"])
+def test_notebook_pages_render_offline_without_errors(browser, published_demo_run, page, tmp_path):
+    browser.get((published_demo_run / f"{page}.html").as_uri())
+    assert browser.execute_script("return document.readyState") == "complete"
+    assert _remote_resources(browser) == []
+    assert _script_errors(browser) == []
+    assert browser.save_screenshot(str(tmp_path / f"{page}.png"))
+
+
+def test_lineage_graph_click_highlights_lineage(browser, published_demo_run):
+    from selenium.webdriver.common.by import By
+
+    browser.get((published_demo_run / "02_merge.html").as_uri())
+    nodes = browser.find_elements(By.CSS_SELECTOR, "svg g.n")
+    assert len(nodes) > 50
+    target = next(n for n in nodes if n.find_element(By.TAG_NAME, "text").text == "fct_partner_sales")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})", target)
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", target)
+    dimmed = browser.find_elements(By.CSS_SELECTOR, "svg g.n.dim")
+    lit = browser.find_elements(By.CSS_SELECTOR, "svg line.e.hi")
+    assert 0 < len(dimmed) < len(nodes) and lit
+    assert "dim" not in target.get_attribute("class")
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", target)
+    assert browser.find_elements(By.CSS_SELECTOR, "svg g.n.dim") == []
