@@ -300,3 +300,44 @@ def read_snapshot_dir(folder: Path | str) -> dict[str, Any]:
 def load_snapshot_dir(folder: Path | str) -> BiSnapshot:
     folder = Path(folder)
     return parse_bundle(read_snapshot_dir(folder), origin=str(folder))
+
+
+def write_snapshot_dir(bundle: Mapping[str, Any], folder: Path | str) -> Path:
+    """A raw bundle -> a snapshot folder (API layout); the inverse of ``read_snapshot_dir``.
+
+    Reports go to their space's ``reports.json`` or, for ``DatasetReport``s,
+    ``datasets.json``; a report without a ``queries`` entry gets no queries file
+    (``read_snapshot_dir`` then names it as missing). Files are written atomically.
+    """
+    from lineage_utils.atomic import write_text_atomic
+
+    folder = Path(folder)
+    workspace = str(bundle.get("workspace") or "")
+
+    def dump(path: Path, document: Any) -> None:
+        write_text_atomic(path, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+
+    def hal(href: str, key: str, items: list[Any]) -> dict[str, Any]:
+        return {"_links": {"self": {"href": href}}, "_embedded": {key: items}}
+
+    dump(folder / "workspace.json", {"workspace": workspace, "captured_at": bundle.get("captured_at"),
+                                     "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION})
+    spaces = list(bundle.get("spaces") or [])
+    dump(folder / "spaces.json", hal(f"/api/{workspace}/spaces?filter=all", "spaces", spaces))
+    by_space: dict[str, dict[str, list[Any]]] = {str(s["token"]): {"reports": [], "datasets": []} for s in spaces}
+    for raw in bundle.get("reports") or []:
+        space = str(raw.get("space_token") or raw.get("collection_token") or "")
+        listing = "datasets" if raw.get("type") == "DatasetReport" else "reports"
+        by_space.setdefault(space, {"reports": [], "datasets": []})[listing].append(raw)
+    for space, listings in by_space.items():
+        for listing, items in listings.items():
+            dump(folder / "spaces" / space / f"{listing}.json",
+                 hal(f"/api/{workspace}/collections/{space}/{listing}", "reports", items))
+    for token, items in (bundle.get("queries") or {}).items():
+        dump(folder / "reports" / token / "queries.json",
+             hal(f"/api/{workspace}/reports/{token}/queries", "queries", list(items)))
+    for key in ("data_sources", "definitions"):
+        dump(folder / f"{key}.json", hal(f"/api/{workspace}/{key}", key, list(bundle.get(key) or [])))
+    for username, raw in (bundle.get("users") or {}).items():
+        dump(folder / "users" / f"{username}.json", raw)
+    return folder

@@ -16,7 +16,20 @@ class ArtifactError(MetapipelineError):
 
 
 class BIApiError(MetapipelineError):
-    """The BI tool's API failed; names the endpoint and the report or query."""
+    """The BI tool's API failed; names the endpoint and the report or query.
+
+    ``status`` is the HTTP status (None for a connection failure or a timeout),
+    ``endpoint`` the path called, ``target`` the report, space or endpoint at fault,
+    ``retried`` whether it was given up after retries. Never carries credentials.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, endpoint: str = "", target: str = "",
+                 retried: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.endpoint = endpoint
+        self.target = target
+        self.retried = retried
 
 
 class UnsafeActionError(MetapipelineError):

@@ -3,23 +3,39 @@
 ``extract_reads`` never raises: whatever goes wrong makes the query *unparsed* with a
 reason. The work is a declared tuple of small passes (``PASSES``), each taking and
 returning a ``_Work`` record; a pass that decides the query is unparsed sets ``done``.
-Tables are collected through sqlglot's scope analysis, so CTE names, derived tables,
-aliases and table functions are never reported as reads.
+Tables are collected through sqlglot's scope analysis (``lineage_utils.sql_tables``), so
+CTE names, derived tables, aliases and table functions are never reported as reads.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.optimizer import scope as _scope
-from sqlglot.optimizer.scope import traverse_scope
 
-from lineage_utils.sql_templates import MAX_VARIANTS, TemplatePath, render_template
+from lineage_utils.sql_tables import (
+    TableRead,
+    UseContext,
+    created_tables,
+    flatten_statements,
+    is_created,
+    is_dynamic,
+    source_tables,
+    to_read,
+)
+from lineage_utils.sql_templates import (
+    BUDGET_NOTE,
+    MAX_VARIANTS,
+    VARIANT_TIME_BUDGET,
+    TemplatePath,
+    render_neutral,
+    render_template,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,29 +45,7 @@ MAX_SQL_CHARS = 1_000_000
 VARIANT_CHAR_BUDGET = 1_000_000
 """Branch variants of one query are capped so that their total size stays near this."""
 
-# what traverse_scope accepts, and Snowflake's IDENTIFIER(...): guarded for older sqlglot
-TRAVERSABLES = getattr(_scope, "TRAVERSABLES", (exp.Query, exp.DDL, exp.DML))
-_DYNAMIC = getattr(exp, "DynamicIdentifier", None)
-_NAMED = (exp.Identifier, _DYNAMIC) if _DYNAMIC else (exp.Identifier,)
-
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
-
-
-@dataclass(frozen=True)
-class TableRead:
-    """One table a query reads, as written (quotes removed)."""
-
-    catalog: str | None
-    db: str | None
-    name: str
-    quoted: tuple[bool, bool, bool]  # (catalog, db, name) were quoted
-    raw: str  # the reference as it stands in the SQL, e.g. 'MARTS."Fct_Orders"'
-    conditional: bool = False  # only read in a Liquid branch the form defaults do not take
-
-    @property
-    def key(self) -> tuple[str | None, str | None, str, tuple[bool, bool, bool]]:
-        """Identity as written, ignoring how it was spelt around it and conditionality."""
-        return (self.catalog, self.db, self.name, self.quoted)
 
 
 @dataclass(frozen=True)
@@ -80,6 +74,8 @@ class _Work:
     missing: tuple[str, ...] = ()
     done: bool = False
     parsed: bool = True
+    time_budget: float | None = VARIANT_TIME_BUDGET  # seconds for branch variants; None = no limit
+    deadline: float | None = None  # set by ``render``: when branch variants stop being tried
 
     @property
     def source_text(self) -> str:
@@ -107,9 +103,11 @@ def render(work: _Work) -> _Work:
     """Render Mode Liquid (defaults, definitions, branch variants) or strip it."""
     # every variant is parsed again: fewer of them for long queries keeps the cost bounded
     budget = max(1, min(MAX_VARIANTS, VARIANT_CHAR_BUDGET // max(len(work.sql), 1)))
-    rendering = render_template(work.sql, work.definitions, budget)
+    deadline = None if work.time_budget is None else time.perf_counter() + work.time_budget
+    rendering = render_template(work.sql, work.definitions, budget, deadline)
     return replace(
         work,
+        deadline=deadline,
         template_path=rendering.template_path,
         texts=(rendering.sql, *rendering.variants),
         reason=rendering.reason,
@@ -121,45 +119,86 @@ def parse(work: _Work) -> _Work:
     """Parse every text; the default text must parse, variants that fail are dropped."""
     parsed: list[tuple[exp.Expr, ...]] = []
     texts: list[str] = []
+    reason = work.reason
     for index, text in enumerate(work.texts):
+        if index > 0 and work.deadline is not None and time.perf_counter() > work.deadline:
+            reason = _join(reason, f"{BUDGET_NOTE} after parsing {index - 1} of "
+                                   f"{len(work.texts) - 1}: conditional reads may be missing")
+            break
         try:
             statements = _parse_statements(text, work.dialect)
         except Exception as exc:  # noqa: BLE001 - every parser failure means unparsed
             if index == 0:
-                return _unparsed(work, _join(work.reason, f"parse error: {_brief(exc)}"))
+                retried = _parse_neutral(work) if work.template_path == "rendered" else None
+                if retried is None:
+                    return _unparsed(work, _join(work.reason, f"parse error: {_brief(exc)}"))
+                text, statements = retried
+                reason = _join(reason, "variables without a default rendered as 1")
+                parsed.append(statements)
+                texts.append(text)
+                continue
             logger.debug("branch variant not parsed: %s", _brief(exc))
             continue
         if index == 0 and not statements:
             return _unparsed(work, _join(work.reason, "empty"))
         parsed.append(statements)
         texts.append(text)
-    return replace(work, statements=tuple(parsed), texts=tuple(texts))
+    return replace(work, statements=tuple(parsed), texts=tuple(texts), reason=reason)
+
+
+def _parse_neutral(work: _Work) -> tuple[str, tuple[exp.Expr, ...]] | None:
+    """The default text rendered with undefined variables as ``1``, parsed; None if no better."""
+    text = render_neutral(work.sql, work.definitions)
+    if text is None or text == work.texts[0]:
+        return None
+    try:
+        statements = _parse_statements(text, work.dialect)
+    except Exception:  # noqa: BLE001 - still unparsable: the first error stands
+        return None
+    return (text, statements) if statements else None
+
+
+_GO_RE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*;?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+"""T-SQL's batch separator (a client command, not SQL): a line holding only GO."""
 
 
 def _parse_statements(text: str, dialect: str | None) -> tuple[exp.Expr, ...]:
+    if dialect in ("tsql", "fabric"):
+        text = _GO_RE.sub(lambda m: ";".ljust(len(m.group(0))), text)  # same length: token offsets hold
     statements = tuple(s for s in sqlglot.parse(text, read=dialect) if s is not None)
     for statement in statements:
         if isinstance(statement, exp.Command):
             keyword = str(statement.this or "").upper() or "?"
             raise ValueError(f"statement not understood by sqlglot ({keyword} ...)")
+        if isinstance(statement, (exp.Condition, exp.Alias, exp.Identifier)):  # e.g. "SELEC x" reads as "SELEC AS x"
+            raise ValueError(f"not a SQL statement: {statement.sql()[:60]!r}")
     return statements
 
 
 def collect(work: _Work) -> _Work:
-    """Collect real tables via scopes; drop tables the query itself creates."""
+    """Collect real tables via scopes, statement by statement.
+
+    A table an earlier statement of the query creates (temp table, CTAS, SELECT INTO) is
+    not a read; ``USE`` qualifies the unqualified names of the statements after it.
+    """
     source = work.source_text
     default_keys: set[tuple[object, ...]] = set()
     reads: dict[tuple[object, ...], TableRead] = {}
     for index, (text, statements) in enumerate(zip(work.texts, work.statements)):
-        created = _created_tables(statements)
-        for statement in statements:
-            for table in _source_tables(statement):
-                if index == 0 and _is_dynamic(table):
+        created: set[tuple[str | None, str]] = set()
+        context = UseContext()
+        for statement in flatten_statements(statements):
+            if isinstance(statement, exp.Use):
+                context = context.use(statement, work.dialect)
+                continue
+            for table in source_tables(statement):
+                if index == 0 and is_dynamic(table):
                     return _unparsed(work, _join(work.reason, f"table name only known at run time: {table.this.sql()}"))
-                read = _to_read(table, text, work.dialect)
-                if read is None or _is_created(read, created):
+                read = to_read(table, text, work.dialect)
+                if read is None or is_created(read, created):
                     continue
-                if not _visible(read, text, source):
+                read = context.qualify(read)
+                if not _visible(read, text, source, work.template_path != "plain"):
                     if index == 0:  # a name made by template logic: we cannot say what it reads
                         return _unparsed(work, _join(work.reason, f"table name {read.raw!r} is not in the query text"))
                     continue
@@ -168,6 +207,7 @@ def collect(work: _Work) -> _Work:
                     reads.setdefault(read.key, read)
                 elif read.key not in default_keys:
                     reads.setdefault(read.key, replace(read, conditional=True))
+            created |= created_tables((statement,))
     ordered = sorted(reads.values(), key=lambda r: (r.catalog or "", r.db or "", r.name, r.quoted, r.raw))
     return replace(work, reads=tuple(ordered))
 
@@ -176,14 +216,24 @@ PASSES: tuple[Callable[[_Work], _Work], ...] = (check_input, render, parse, coll
 """The passes of extract_reads, in order."""
 
 
-def extract_reads(sql: str, dialect: str, definitions: Mapping[str, str] | None = None) -> Extraction:
-    """The tables ``sql`` reads, in ``dialect`` (a sqlglot dialect name; "" = generic)."""
+def extract_reads(
+    sql: str,
+    dialect: str,
+    definitions: Mapping[str, str] | None = None,
+    time_budget: float | None = VARIANT_TIME_BUDGET,
+) -> Extraction:
+    """The tables ``sql`` reads, in ``dialect`` (a sqlglot dialect name; "" = generic).
+
+    ``time_budget`` caps the seconds spent on Liquid branch variants (None: no cap); when
+    it is hit the reason says so and conditional reads may be missing.
+    """
     if isinstance(sql, bytes | bytearray):
         try:
             sql = bytes(sql).decode("utf-8")
         except UnicodeDecodeError:
             return Extraction((), "plain", False, "binary or non-text input")
-    work = _Work(sql=sql if isinstance(sql, str) else "", dialect=dialect or None, definitions=definitions)
+    work = _Work(sql=sql if isinstance(sql, str) else "", dialect=dialect or None, definitions=definitions,
+                 time_budget=time_budget)
     for step in PASSES:
         try:
             work = step(work)
@@ -195,109 +245,23 @@ def extract_reads(sql: str, dialect: str, definitions: Mapping[str, str] | None 
     return Extraction(work.reads, work.template_path, work.parsed, work.reason, work.missing)
 
 
-def _source_tables(statement: exp.Expr) -> list[exp.Table]:
-    """Tables that are sources of some scope of the statement, each node once."""
-    roots: list[exp.Expr]
-    if isinstance(statement, TRAVERSABLES):
-        roots = [statement]
-    else:  # e.g. EXPLAIN-like wrappers: traverse the outermost queries inside
-        roots = [q for q in statement.find_all(exp.Query) if q.find_ancestor(exp.Query) is None]
-    seen: dict[int, exp.Table] = {}
-    for root in roots:
-        for scope in traverse_scope(root):
-            for source in scope.sources.values():
-                if isinstance(source, exp.Table) and isinstance(source.this, _NAMED):
-                    seen.setdefault(id(source), source)
-    return list(seen.values())
+def _visible(read: TableRead, text: str, source: str, templated: bool = False) -> bool:
+    """The safety net: a read's name must stand in the parsed text and in the source.
 
-
-def _created_tables(statements: tuple[exp.Expr, ...]) -> set[tuple[str | None, str]]:
-    """(db, name), lower-cased, of tables the statements create (CREATE, CTAS, SELECT INTO)."""
-    created: set[tuple[str | None, str]] = set()
-    for statement in statements:
-        targets: list[exp.Expr | None] = []
-        if isinstance(statement, exp.Create):
-            targets.append(statement.this)
-        for into in statement.find_all(exp.Into):
-            targets.append(into.this)
-        for target in targets:
-            table = target if isinstance(target, exp.Table) else (target.find(exp.Table) if target else None)
-            if table is not None and table.name:
-                created.add(((table.db or "").lower() or None, table.name.lower()))
-    return created
-
-
-def _is_created(read: TableRead, created: set[tuple[str | None, str]]) -> bool:
+    For a template, the name must stand in the source as a whole word that no Liquid
+    output touches: ``orders_{{ suffix }}`` renders ``orders_``, which is not a table the
+    query names (a tag next to a name only chooses whether that literal text is kept).
+    """
     name = read.name.lower()
-    db = (read.db or "").lower() or None
-    return (db, name) in created or (db is None and any(n == name for _, n in created))
-
-
-def _visible(read: TableRead, text: str, source: str) -> bool:
-    """The safety net: a read's name must stand in the parsed text and in the source."""
-    name = read.name.lower()
-    if name in text.lower() and name in source:
+    if name in text.lower() and name in source and (not templated or _whole_word(name, source)):
         return True
     logger.debug("dropped read %r: its name is not in the query text", read.raw)
     return False
 
 
-def _part(table: exp.Table, arg: str) -> tuple[str | None, bool]:
-    node = table.args.get(arg)
-    if node is None:
-        return None, False
-    if isinstance(node, exp.Identifier):
-        return node.this, bool(node.quoted)
-    return node.name or node.sql(), False
-
-
-def _is_dynamic(table: exp.Table) -> bool:
-    """IDENTIFIER($var) and the like: a table whose name is not in the text."""
-    if _DYNAMIC is None or not isinstance(table.this, _DYNAMIC):
-        return False
-    literal = table.this.this
-    return not (
-        isinstance(literal, exp.Literal) and literal.is_string
-    )
-
-
-def _to_read(table: exp.Table, text: str, dialect: str | None) -> TableRead | None:
-    if _DYNAMIC is not None and isinstance(table.this, _DYNAMIC):  # Snowflake IDENTIFIER('db.table')
-        literal = table.this.this
-        if not (isinstance(literal, exp.Literal) and literal.is_string and literal.this.strip()):
-            return None  # IDENTIFIER($var): the name is only known at run time
-        named = exp.to_table(literal.this, dialect=dialect)
-        read = _to_read(named, literal.this, dialect)
-        return replace(read, raw=f"IDENTIFIER('{literal.this}')") if read else None
-    catalog, catalog_quoted = _part(table, "catalog")
-    db, db_quoted = _part(table, "db")
-    name, name_quoted = _part(table, "this")
-    if not name:
-        return None
-    return TableRead(
-        catalog=catalog or None,
-        db=db or None,
-        name=name,
-        quoted=(catalog_quoted, db_quoted, name_quoted),
-        raw=_raw_text(table, text),
-    )
-
-
-def _raw_text(table: exp.Table, text: str) -> str:
-    """The reference as written, from token positions; regenerated SQL if they are missing."""
-    starts, ends = [], []
-    for part in table.parts:
-        meta = part.meta if isinstance(part, exp.Identifier) else {}
-        if "start" in meta and "end" in meta:
-            starts.append(meta["start"])
-            ends.append(meta["end"])
-    if starts:
-        raw = text[min(starts) : max(ends) + 1]
-        if raw.strip():
-            return raw
-    bare = table.copy()
-    bare.set("alias", None)
-    return bare.sql()
+def _whole_word(name: str, source: str) -> bool:
+    pattern = r"(?<![\w$])(?<!\}\})" + re.escape(name) + r"(?![\w$])(?!\{\{)"
+    return re.search(pattern, source) is not None
 
 
 def _brief(exc: BaseException) -> str:

@@ -3,11 +3,14 @@
 ``extract_reads`` renders Mode Liquid, parses with sqlglot and collects the tables a
 query reads (``lineage_utils.sql_templates`` and ``lineage_utils.sql_reads``);
 ``RelationIndex.resolve`` matches each read to the manifest's relations
-(``lineage_utils.sql_resolve``).
+(``lineage_utils.sql_resolve``). ``extract_all`` does many queries at once, cached across
+runs (``lineage_utils.sql_batch``, ``lineage_utils.sql_cache``).
 """
 
 from __future__ import annotations
 
+from lineage_utils.sql_batch import BatchStats, ExtractJob, extract_all
+from lineage_utils.sql_cache import ExtractionCache, cache_key
 from lineage_utils.sql_reads import MAX_SQL_CHARS, PASSES, Extraction, TableRead, extract_reads
 from lineage_utils.sql_resolve import (
     ADAPTER_DIALECTS,
@@ -25,7 +28,10 @@ __all__ = [
     "ADAPTER_DIALECTS",
     "MAX_SQL_CHARS",
     "PASSES",
+    "BatchStats",
+    "ExtractJob",
     "Extraction",
+    "ExtractionCache",
     "RefStatus",
     "Relation",
     "RelationIndex",
@@ -33,7 +39,9 @@ __all__ = [
     "Resolution",
     "TableRead",
     "TemplatePath",
+    "cache_key",
     "dialect_for_adapter",
+    "extract_all",
     "extract_reads",
     "normalize_parts",
     "normalize_read",

@@ -13,6 +13,7 @@ back to any schema of the default database.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import defaultdict
@@ -24,7 +25,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from lineage_utils.errors import ParamsError
-from lineage_utils.sql_reads import TableRead
+from lineage_utils.sql_tables import TableRead
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +98,11 @@ class Resolution:
 Parts = tuple[str | None, str | None, str]
 
 
+@functools.lru_cache(maxsize=200_000)
 def normalize_parts(
     parts: Parts, quoted: tuple[bool, bool, bool], dialect: str
 ) -> Parts:
-    """(catalog, db, name) normalised as sqlglot does for ``dialect``.
+    """(catalog, db, name) normalised as sqlglot does for ``dialect`` (memoised: pure).
 
     Every part is normalised inside a fully qualified table, so context-sensitive
     dialects (BigQuery) treat reads and relations alike.
@@ -141,6 +143,7 @@ class RelationIndex:
         self.dialect = dialect
         self._by_name: dict[str, list[_Entry]] = defaultdict(list)
         self._identifiers: dict[str, set[str]] = defaultdict(set)
+        self._memo: dict[tuple[object, ...], Resolution] = {}
         for relation in relations:
             if not relation.identifier:
                 continue
@@ -161,28 +164,37 @@ class RelationIndex:
         self, read: TableRead, default_database: str | None = None, search_path: Sequence[str] = ()
     ) -> Resolution:
         """Resolve one read; see the module docstring for the rules."""
-        catalog, db, name = normalize_read(read, self.dialect)
+        parts = normalize_read(read, self.dialect)
+        memo_key = (parts, default_database, search_path if isinstance(search_path, tuple) else tuple(search_path))
+        known = self._memo.get(memo_key)
+        if known is None:  # the normalised name decides: reads spelt differently share the answer
+            known = self._memo[memo_key] = self._resolve(parts, default_database, search_path)
+        return known
+
+    def _resolve(self, parts: Parts, default_database: str | None, search_path: Sequence[str]) -> Resolution:
+        catalog, db, name = parts
+        shown = ".".join(p for p in parts if p is not None)
         entries = self._by_name.get(name, [])
         default_db = self._norm(default_database)
         if catalog is not None:
             matches = [e for e in entries if e.database == catalog and e.schema == db]
-            return _decide(matches, read, "by its full name")
+            return _decide(matches, shown, "by its full name")
         if db is not None:
             matches = [e for e in entries if e.schema == db and _in_db(e, default_db)]
             where = f"in default database '{default_database}'" if default_db else "in any database"
-            return _decide(matches, read, where)
+            return _decide(matches, shown, where)
         in_db = [e for e in entries if _in_db(e, default_db)]
         for entry_text in search_path:
             sp_db, sp_schema = self._search_entry(entry_text, default_db)
             matches = [e for e in entries if e.schema == sp_schema and _in_db(e, sp_db)]
             if matches:
-                return _decide(matches, read, f"via search path schema '{entry_text}'")
+                return _decide(matches, shown, f"via search path schema '{entry_text}'")
         where = "in any schema"
         if default_db:
             where += f" of default database '{default_database}'"
         if search_path:
             where += " (outside the search path)"
-        return _decide(in_db, read, where)
+        return _decide(in_db, shown, where)
 
     def _search_entry(self, text: str, default_db: str | None) -> tuple[str | None, str | None]:
         pieces = [p for p in text.split(".") if p]
@@ -222,12 +234,12 @@ def _unquote(value: str) -> tuple[str, bool]:
     return value, False
 
 
-def _decide(matches: list[_Entry], read: TableRead, where: str) -> Resolution:
+def _decide(matches: list[_Entry], name: str, where: str) -> Resolution:
     candidates = tuple(sorted({e.unique_id for e in matches}))
     if not candidates:
-        return Resolution("external", (), f"no dbt relation named {read.raw} {where}")
+        return Resolution("external", (), f"no dbt relation named {name} {where}")
     if len(candidates) == 1:
         shown = sorted({e.display for e in matches})[0]
         return Resolution("resolved", candidates, f"matched {shown} {where}")
     shown = ", ".join(sorted({e.display for e in matches}))
-    return Resolution("ambiguous", candidates, f"{read.raw} could be any of {shown} ({where})")
+    return Resolution("ambiguous", candidates, f"{name} could be any of {shown} ({where})")

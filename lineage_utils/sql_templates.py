@@ -15,14 +15,20 @@ read, without ever letting a template variable become a table name:
    read only in a branch the defaults do not take.
 5. ``strip_template``: the fallback when Liquid cannot render: tags removed, outputs
    replaced by the literal ``1``.
+6. ``render_neutral``: when the default rendering does not parse because a parameter
+   without a default printed nothing, the same rendering with such variables as ``1``.
 
-``render_template`` runs these steps and returns a ``Rendering``.
+``render_template`` runs steps 1-4 and returns a ``Rendering``; branch variants stop at a
+deadline (``VARIANT_TIME_BUDGET`` seconds per query) and the reason then says so.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,6 +42,11 @@ TemplatePath = Literal["plain", "rendered", "fallback"]
 
 MAX_VARIANTS = 32
 """At most this many branch variants are rendered per query."""
+
+VARIANT_TIME_BUDGET = 0.5
+"""Seconds one query may spend on branch variants (rendering and parsing together)."""
+BUDGET_NOTE = "time budget for Liquid branches hit"
+"""Starts the reason recorded when VARIANT_TIME_BUDGET stops the branch variants."""
 
 MAX_DEFINITION_DEPTH = 16
 NEUTRAL_LITERAL = "1"
@@ -95,6 +106,13 @@ def parse_form(form_yaml: str | None) -> tuple[dict[str, Any], str | None]:
     """Return ``{param: default}`` from a form body, and a problem description if any."""
     if not form_yaml or not form_yaml.strip():
         return {}, None
+    defaults, problem = _parse_form_cached(form_yaml)
+    return copy.deepcopy(defaults), problem
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_form_cached(form_yaml: str) -> tuple[dict[str, Any], str | None]:
+    """parse_form's work, memoised: reports copy their forms, and YAML parsing is slow."""
     try:
         data = YAML(typ="safe", pure=True).load(form_yaml)
     except Exception as exc:  # noqa: BLE001 - any YAML problem is reported, not raised
@@ -147,19 +165,64 @@ def expand_definitions(
     return expand(sql, ()), tuple(sorted(missing)), tuple(dict.fromkeys(problems))
 
 
-def _environment() -> liquid.Environment:
-    env = liquid.Environment()
+def definitions_used(sql: str, definitions: Mapping[str, str] | None) -> dict[str, str]:
+    """The definitions ``sql`` refers to, directly or through other definitions.
+
+    Only these change what the query reads, so only these belong in a cache key.
+    """
+    known = definitions or {}
+    used: dict[str, str] = {}
+    pending = [sql]
+    while pending:
+        text = pending.pop()
+        if "@" not in text:
+            continue
+        for match in _DEFINITION_RE.finditer(text):
+            name = match.group("name")
+            if name in known and name not in used:
+                used[name] = known[name]
+                pending.append(known[name])
+    return dict(sorted(used.items()))
+
+
+class _NeutralUndefined(liquid.Undefined):
+    """An undefined variable that prints the neutral literal instead of nothing."""
+
+    def __str__(self) -> str:
+        return NEUTRAL_LITERAL
+
+
+def _environment(undefined: type[liquid.Undefined] = liquid.Undefined) -> liquid.Environment:
+    env = liquid.Environment(undefined=undefined, strict_filters=False)  # unknown filters: ignored, not fatal
     env.loop_iteration_limit = 10_000
     env.output_stream_limit = 5_000_000
     return env
 
 
 _ENV = _environment()
+_NEUTRAL_ENV = _environment(_NeutralUndefined)
 
 
 def render_liquid(sql: str, defaults: Mapping[str, Any]) -> str:
     """Render with python-liquid; undefined variables render empty. Raises on bad syntax."""
     return _ENV.from_string(sql).render(**dict(defaults))
+
+
+def render_neutral(sql: str, definitions: Mapping[str, str] | None = None) -> str | None:
+    """The default rendering again, but undefined variables print the neutral literal.
+
+    A parameter without a default renders empty and often breaks the SQL around it
+    (``WHERE amount > ``); this rendering keeps such a query parseable. A variable used
+    as a table name becomes ``1``, which no parser accepts as a table. None when
+    Liquid cannot render the template at all.
+    """
+    body, form_yaml = split_form(sql)
+    defaults, _ = parse_form(form_yaml)
+    expanded, _, _ = expand_definitions(body, definitions)
+    try:
+        return _NEUTRAL_ENV.from_string(expanded).render(**dict(defaults))
+    except Exception:  # noqa: BLE001 - no neutral rendering; the caller keeps its parse error
+        return None
 
 
 def strip_template(sql: str) -> str:
@@ -250,9 +313,16 @@ def _take_branch(
 
 
 def render_template(
-    sql: str, definitions: Mapping[str, str] | None = None, max_variants: int = MAX_VARIANTS
+    sql: str,
+    definitions: Mapping[str, str] | None = None,
+    max_variants: int = MAX_VARIANTS,
+    deadline: float | None = None,
 ) -> Rendering:
-    """Turn a Mode query into SQL: the default rendering plus branch variants."""
+    """Turn a Mode query into SQL: the default rendering plus branch variants.
+
+    ``deadline`` (a ``time.perf_counter()`` value) stops rendering variants once passed;
+    the reason then says how many branches were left untried.
+    """
     if not has_template(sql):
         return Rendering(sql, (), "plain", None)
     body, form_yaml = split_form(sql)
@@ -260,18 +330,27 @@ def render_template(
     expanded, missing, problems = expand_definitions(body, definitions)
     notes = [p for p in (form_problem, *problems) if p]
     if missing:
-        logger.debug("unknown definitions %s", ", ".join(missing))
+        notes.append(f"unknown definitions: {', '.join('@' + m for m in missing)}")
     try:
         rendered = render_liquid(expanded, defaults)
     except Exception as exc:  # noqa: BLE001 - any Liquid failure means the fallback
         reason = f"Liquid rendering failed ({type(exc).__name__}: {_first_line(exc)}); tags stripped"
         logger.debug("template fallback: %s", reason)
         return Rendering(strip_template(expanded), (), "fallback", "; ".join([reason, *notes]), missing)
+    if "{%" not in expanded:  # outputs only: no branch to take
+        return Rendering(rendered, (), "rendered", "; ".join(notes) or None, missing)
     branches = sum(len(block.bodies) for block in find_blocks(expanded))
     if branches > max_variants:
         notes.append(f"{branches} Liquid branches, only {max_variants} tried: conditional reads may be missing")
     variants: list[str] = []
-    for variant in branch_variants(expanded, max_variants):
+    candidates = branch_variants(expanded, max_variants)
+    for tried, variant in enumerate(candidates):
+        if deadline is not None and time.perf_counter() > deadline:
+            notes.append(
+                f"{BUDGET_NOTE} after {tried} of {len(candidates)}: "
+                "conditional reads may be missing"
+            )
+            break
         try:
             variants.append(render_liquid(variant, defaults))
         except Exception as exc:  # noqa: BLE001 - a variant that cannot render adds nothing

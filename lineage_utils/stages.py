@@ -64,19 +64,23 @@ def crawl(run: Run) -> CrawlResult:
     if params["dbt.build"]:
         built = dbt_build.ensure_built(params.path("dbt.project_dir"), params.path("dbt.target_dir"))
     project = dbt_artifacts.load_project(params.path("dbt.target_dir") or Path(""))
-    if params["bi.source"] != "snapshot":
-        raise ArtifactError(f"params key 'bi.source': {params['bi.source']!r} crawling is not available yet; "
-                            "use 'snapshot' with bi.snapshot_dir")
-    snapshot_dir = params.path("bi.snapshot_dir")
-    if snapshot_dir is None:
-        raise ArtifactError("params key 'bi.snapshot_dir' is empty")
-    bundle = bi_snapshot.read_snapshot_dir(snapshot_dir)
-    snapshot = bi_snapshot.parse_bundle(bundle, origin=str(snapshot_dir))
-    status = {
-        "complete": True, "source": "snapshot", "origin": str(snapshot_dir), "workspace": snapshot.workspace,
-        "captured_at": snapshot.captured_at, "errors": [], "missing": [],
-        "dbt_schema_version": project.schema_version, "dbt_generated_at": project.generated_at,
-    }
+    if params["bi.source"] == "snapshot":
+        snapshot_dir = params.path("bi.snapshot_dir")
+        if snapshot_dir is None:
+            raise ArtifactError("params key 'bi.snapshot_dir' is empty")
+        bundle = bi_snapshot.read_snapshot_dir(snapshot_dir)
+        origin = str(snapshot_dir)
+        status: dict[str, Any] = {"complete": True, "source": "snapshot", "origin": origin, "errors": [],
+                                  "missing": []}
+    else:
+        from lineage_utils.bi_adapter import adapter_for  # the HTTP stack only for a live crawl
+
+        bundle, crawled = adapter_for(params).crawl(full=params["bi.full_crawl"], progress=True)
+        origin = f"{params['bi.base_url']} workspace {params['bi.workspace']}"
+        status = {**crawled, "origin": origin}
+    snapshot = bi_snapshot.parse_bundle(bundle, origin=origin)
+    status.update(workspace=snapshot.workspace, captured_at=snapshot.captured_at,
+                  dbt_schema_version=project.schema_version, dbt_generated_at=project.generated_at)
     nodes = frames.dbt_nodes_frame(project)
     run.write_json("bi_snapshot", bundle)
     run.write_frame("reports", frames.reports_frame(snapshot))
@@ -91,7 +95,8 @@ def crawl(run: Run) -> CrawlResult:
         "reports": len(snapshot.reports), "queries": len(snapshot.queries),
         "data_sources": len(snapshot.data_sources),
     }
-    run.update_summary(**counts, crawl_complete=True, workspace=snapshot.workspace, project=project.project_name)
+    run.update_summary(**counts, crawl_complete=bool(status["complete"]), workspace=snapshot.workspace,
+                       project=project.project_name)
     table = pd.DataFrame(sorted(counts.items()), columns=["what", "count"])
     return CrawlResult(counts=table, status=status, built_dbt=built)
 
@@ -118,7 +123,7 @@ def merge(run: Run) -> MergeResult:
     nodes = run.read_frame("dbt_nodes")
     refs = resolve_query_refs(
         snapshot.queries, snapshot.data_sources, snapshot.definitions, relations_from_nodes(nodes),
-        params.data_source_config, params["sql.dialects"],
+        params.data_source_config, params["sql.dialects"], params.path("sql.cache_dir"), params["sql.workers"],
     )
     stale = stale_reports(run, snapshot)
     graph = build_lineage(nodes, run.read_frame("dbt_edges"), snapshot.reports.values(), snapshot.queries,
@@ -126,7 +131,7 @@ def merge(run: Run) -> MergeResult:
     graph.graph.update(workspace=snapshot.workspace, run_id=run.run_id)
     run.write_frame("query_refs", refs)
     run.write_json("lineage", to_node_link(graph))
-    run.update_summary(references=len(refs), ref_resolution_rate=round(resolution_rate(refs), 4),
+    run.update_summary(references=int(refs["status"].notna().sum()), ref_resolution_rate=round(resolution_rate(refs), 4),
                        ambiguous_references=int((refs["status"] == "ambiguous").sum()),
                        unparsed_queries=int((refs["status"] == "unparsed").sum()))
     return MergeResult(refs=refs, graph=graph, stale=stale)

@@ -58,13 +58,24 @@ def crawl_status(status: Mapping[str, Any]) -> Html:
     complete = bool(status.get("complete"))
     colour = "#2e7d32" if complete else "#c62828"
     head = "Crawl complete" if complete else "Crawl INCOMPLETE: deletion proposals are withheld"
-    rows = "".join(
-        f"<li>{html.escape(str(item.get('target', '')))}: {html.escape(str(item.get('reason', '')))}</li>"
-        for item in list(status.get("errors") or []) + list(status.get("missing") or [])
-    )
+    problems = [(item.get("target", ""), item.get("reason", ""))
+                for item in list(status.get("errors") or []) + list(status.get("missing") or [])]
+    problems += [(item.get("target", ""), f"{item.get('kind', 'anomaly')}: {item.get('detail', '')}")
+                 for item in status.get("anomalies") or []]
+    rows = "".join(f"<li>{html.escape(str(target))}: {html.escape(str(reason))}</li>" for target, reason in problems)
+    notes = "".join(f"<li>{html.escape(str(item.get('target', '')))} (not affecting completeness): "
+                    f"{html.escape(str(item.get('reason', '')))}</li>" for item in status.get("warnings") or [])
     origin = html.escape(f"{status.get('source')} {status.get('origin', '')}")
+    figures = ""
+    if "requests_made" in status:
+        figures = html.escape(
+            f"{status.get('reports', 0)} reports in {status.get('spaces', 0)} spaces; "
+            f"{status.get('requests_made', 0)} API requests ({status.get('retries', 0)} retries), "
+            f"{status.get('requests_saved', 0)} saved by the incremental crawl "
+            f"({status.get('reports_reused', 0)} reports unchanged)" + ("; full crawl" if status.get("full") else ""))
+        figures = f"<br>{figures}"
     return Html(f'<div style="border-left:6px solid {colour};padding:6px 12px"><b>{head}</b>'
-                f"<br>source: {origin}<ul>{rows}</ul></div>")
+                f"<br>source: {origin}{figures}<ul>{rows}{notes}</ul></div>")
 
 
 def freshness(run: Run) -> pd.DataFrame:
@@ -96,13 +107,14 @@ def common_causes(refs: pd.DataFrame, top: int = 8) -> pd.DataFrame:
 
 
 def _cause(row: Mapping[str, Any]) -> str:
+    schema = row.get("db")
+    schema = schema if isinstance(schema, str) and schema else None  # missing parts read back as NaN
     if row["status"] == "external":
-        schema = row.get("db")
         if schema:
             return f"schema {str(schema).lower()!r} holds no dbt relation"
         return "unqualified name matches no dbt relation"
     if row["status"] == "ambiguous":
-        if row.get("db"):
+        if schema:
             return "schema-qualified name matches relations in several databases"
         return "unqualified name matches relations in several schemas"
     reason = str(row.get("reason") or "")

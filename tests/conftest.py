@@ -94,3 +94,27 @@ def published_demo_run(demo_target, tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
     return run_dir
+
+
+# -- Mode API stand-in ------------------------------------------------------------------
+MODE_DEMO = REPO / "demo" / "mode_workspace"
+MODE_TOKEN = "tok-5f1d0c8a9e2b"
+MODE_SECRET = "sec-Zq7pW3xK9vR2mN8tL4hY"
+
+
+@pytest.fixture
+def mode_standin():
+    """The demo workspace served over loopback by the Mode stand-in (30 reports a page)."""
+    from lineage_utils.testing import ModeStandIn
+
+    with ModeStandIn(MODE_DEMO, token=MODE_TOKEN, secret=MODE_SECRET) as standin:
+        yield standin
+
+
+def mode_client(standin, **options):
+    """A client for a stand-in: no rate limit, short timeouts and fast backoff unless told."""
+    from lineage_utils.mode_client import ModeClient
+
+    settings = {"rate_limit": 0, "timeout": 5.0, "max_retries": 3, "backoff": 0.01, "backoff_max": 0.05,
+                **options}
+    return ModeClient(standin.base_url, standin.workspace, MODE_TOKEN, MODE_SECRET, **settings)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lineage_utils.bi_snapshot import BiQuery, DataSource
-from lineage_utils.query_refs import problem_refs, resolution_rate, resolution_summary, resolve_query_refs
+from lineage_utils.bi_snapshot import BiQuery, DataSource, Definition
+from lineage_utils.query_refs import (
+    default_database, problem_refs, query_paths, resolution_rate, resolution_summary, resolve_query_refs,
+)
 from lineage_utils.sql_refs import Relation
 
 RELATIONS = [
@@ -54,3 +56,74 @@ def test_summary_and_rate():
     assert resolution_rate(refs) == 0.5
     problems = problem_refs(refs, pd.DataFrame({"token": ["r1"], "name": ["Report one"]}))
     assert problems["report"].tolist() == ["Report one"]
+
+
+def test_query_without_reads_keeps_a_marker_row_with_its_template_path():
+    refs = resolve([query("q1", "SELECT {{ n }} AS x"), query("q2", "select * from orders")])
+    marker = refs[refs["query_token"] == "q1"]
+    assert len(marker) == 1 and marker["status"].isna().all() and marker["template_path"].tolist() == ["rendered"]
+    assert resolution_rate(refs) == 1.0
+    assert problem_refs(refs, pd.DataFrame({"token": ["r1"], "name": ["R"]})).empty
+    assert set(query_paths(refs)["template_path"]) == {"plain", "rendered"}
+
+
+def test_bigquery_default_database_comes_from_the_host():
+    sources = {"3": DataSource("3", None, "BQ", "jdbc:bigquery", "default", "acme-prod")}
+    relations = [Relation("model.p.orders", "acme-prod", "marts", "orders"),
+                 Relation("model.p.orders_dev", "acme-dev", "marts", "orders")]
+    refs = resolve_query_refs([query("q", "select * from marts.orders", "3")], sources, {}, relations,
+                              lambda i, n: {}, {})
+    assert refs["default_database"].tolist() == ["acme-prod"]
+    assert refs["status"].tolist() == ["resolved"] and list(refs["candidates"][0]) == ["model.p.orders"]
+
+
+def test_bigquery_params_default_database_wins_over_host():
+    source = DataSource("3", None, "BQ", "jdbc:bigquery", "default", "acme-prod")
+    assert default_database(source, "bigquery") == "acme-prod"
+    assert default_database(DataSource("1", None, "PG", "jdbc:postgresql", "default", "h"), "postgres") == "default"
+    refs = resolve_query_refs([query("q", "select * from marts.orders", "3")], {"3": source}, {},
+                              [Relation("model.p.orders", "acme-dev", "marts", "orders")],
+                              lambda i, n: {"default_database": "acme-dev"}, {})
+    assert refs["status"].tolist() == ["resolved"]
+
+
+def test_bad_inputs_never_break_resolution():
+    from tests.test_sql_reads import BAD_INPUTS
+
+    queries = [query(label, sql) for label, sql in BAD_INPUTS.items()]
+    refs = resolve(queries)
+    assert set(refs["query_token"]) == set(BAD_INPUTS)
+    unparsed = refs[refs["status"] == "unparsed"]
+    assert (unparsed["reason"].str.len() > 0).all()
+    for label in ("binary_junk", "empty", "one_megabyte", "unbalanced_single_quote"):
+        assert refs.loc[refs["query_token"] == label, "status"].tolist() == ["unparsed"], label
+
+
+def test_definitions_are_expanded_and_missing_ones_reported():
+    definitions = {"paid": Definition(None, "paid", "SELECT * FROM marts.customers", "1")}
+    refs = resolve_query_refs([query("q", "SELECT * FROM {{ @paid }} JOIN {{ @gone }} ON TRUE")], SOURCES,
+                              definitions, RELATIONS, lambda i, n: {}, {})
+    (row,) = refs.itertuples()
+    assert row.status == "resolved" and list(row.candidates) == ["model.p.customers"]
+    assert list(row.missing_definitions) == ["gone"] and "@gone" in row.template_note
+
+
+def test_cache_dir_makes_the_second_run_read_the_cache(tmp_path):
+    queries = [query(f"q{i}", f"select * from marts.orders where id = {i}") for i in range(3)]
+    first = resolve_query_refs(queries, SOURCES, {}, RELATIONS, lambda i, n: {}, {}, tmp_path, 1)
+    assert (tmp_path / "extractions.parquet").exists()
+    second = resolve_query_refs(queries, SOURCES, {}, RELATIONS, lambda i, n: {}, {}, tmp_path, 1)
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_common_causes_name_the_cause_and_an_example():
+    from lineage_utils import views
+
+    refs = resolve([query("q1", "SELECT * FROM ORDERS", source="2"), query("q2", "select * from nowhere.x"),
+                    query("q3", "select * from nowhere.y"), query("q4", "SELEC nope"), query("q5", "SELECT 1")])
+    causes = views.common_causes(refs)
+    got = {row.cause: (row.status, row.references, row.example) for row in causes.itertuples()}
+    assert got["schema 'nowhere' holds no dbt relation"] == ("external", 2, "nowhere.x")
+    assert got["unqualified name matches relations in several schemas"][0] == "ambiguous"
+    assert got["parse error"][0] == "unparsed"
+    assert len(causes) == 3 and causes["share"].sum() == 1.0

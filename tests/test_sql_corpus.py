@@ -5,6 +5,12 @@ followed by header comments ``-- dialect: <sqlglot dialect>``, ``-- expect: a.b,
 (``?`` marks a conditional read, ``UNPARSED`` an unparsable query, nothing = no reads)
 and ``-- definition: name = sql`` (Mode definitions, ``\\n`` allowed), then the SQL.
 Expected names and reads are compared after the dialect's identifier normalisation.
+
+A case can also check resolution against dbt relations:
+``-- relations: db.schema.name, ...`` (as dbt creates them: unquoted; each one's
+unique_id is its text), ``-- default_database: db``, ``-- default_schema: s1, s2`` (the
+data source's search path) and ``-- resolve: <raw> = <status> [candidate ...]; ...``
+with one entry per read, ``<raw>`` the reference as written in the SQL.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ import pytest
 from sqlglot import exp
 
 from lineage_utils.sql_reads import Extraction, extract_reads
-from lineage_utils.sql_resolve import normalize_parts, normalize_read
+from lineage_utils.sql_resolve import Relation, RelationIndex, normalize_parts, normalize_read
+from lineage_utils.sql_tables import table_name
 
 logger = logging.getLogger(__name__)
 
 CORPUS_DIR = Path(__file__).parent / "fixtures" / "sql_refs"
 MIN_ACCURACY = 0.98
-_HEADERS = ("dialect", "expect", "definition")
+_HEADERS = ("dialect", "expect", "definition", "relations", "default_database", "default_schema", "resolve")
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,10 @@ class Case:
     expect: str
     sql: str
     definitions: dict[str, str] = field(default_factory=dict)
+    relations: str = ""
+    default_database: str = ""
+    default_schema: str = ""
+    resolve: str = ""
 
 
 def load_cases(directory: Path = CORPUS_DIR) -> list[Case]:
@@ -74,6 +85,10 @@ def _finish(raw: dict) -> Case:
         expect=raw["headers"].get("expect", ""),
         sql="\n".join(raw["sql"]).strip("\n"),
         definitions=raw["defs"],
+        relations=raw["headers"].get("relations", ""),
+        default_database=raw["headers"].get("default_database", ""),
+        default_schema=raw["headers"].get("default_schema", ""),
+        resolve=raw["headers"].get("resolve", ""),
     )
 
 
@@ -85,7 +100,7 @@ def expected_set(case: Case) -> set[tuple] | str:
     for item in filter(None, (i.strip() for i in case.expect.split(","))):
         conditional = item.startswith("?")
         table = exp.to_table(item.lstrip("?"), dialect=case.dialect)
-        parts = (table.catalog or None, table.db or None, table.name)
+        parts = (table.catalog or None, table.db or None, table_name(table.this))  # T-SQL #temp keeps its #
         quoted = tuple(
             bool(isinstance(node, exp.Identifier) and node.quoted)
             for node in (table.args.get("catalog"), table.args.get("db"), table.this)
@@ -100,13 +115,50 @@ def actual_set(case: Case, extraction: Extraction) -> set[tuple] | str:
     return {(normalize_read(r, case.dialect), r.conditional) for r in extraction.reads}
 
 
+def expected_resolution(case: Case) -> set[tuple[str, str, tuple[str, ...]]]:
+    """{(raw, status, candidates)} from the ``resolve`` header."""
+    out = set()
+    for entry in filter(None, (e.strip() for e in case.resolve.split(";"))):
+        raw, outcome = (part.strip() for part in entry.rsplit("=", 1))
+        status, *candidates = outcome.split()
+        out.add((raw, status, tuple(sorted(candidates))))
+    return out
+
+
+def actual_resolution(case: Case, extraction: Extraction) -> set[tuple[str, str, tuple[str, ...]]]:
+    relations = []
+    for text in filter(None, (r.strip() for r in case.relations.split(","))):
+        *head, name = text.split(".")
+        database, schema = ([None] * (2 - len(head)) + head)[-2:]
+        relations.append(Relation(text, database, schema, name))
+    index = RelationIndex(relations, case.dialect)
+    search_path = tuple(filter(None, (s.strip() for s in case.default_schema.split(","))))
+    return {
+        (read.raw, r.status, r.candidates)
+        for read in extraction.reads
+        for r in [index.resolve(read, case.default_database or None, search_path)]
+    }
+
+
+def case_ok(case: Case, extraction: Extraction) -> bool:
+    if actual_set(case, extraction) != expected_set(case):
+        return False
+    return not case.resolve or actual_resolution(case, extraction) == expected_resolution(case)
+
+
 CASES = load_cases()
 
 
 def test_corpus_is_big_and_varied():
     dialects = {c.dialect for c in CASES}
-    assert len(CASES) >= 60
+    assert len(CASES) >= 150
     assert len(dialects) >= 6
+    per_dialect = {d: sum(c.dialect == d for c in CASES) for d in dialects}
+    for major in ("postgres", "snowflake", "bigquery", "redshift", "duckdb", "mysql", "tsql"):
+        assert per_dialect[major] >= 10, per_dialect
+    assert sum(c.dialect in ("databricks", "spark") for c in CASES) >= 10
+    assert sum(c.dialect in ("trino", "presto", "athena") for c in CASES) >= 10
+    assert sum(bool(c.resolve) for c in CASES) >= 20, "resolution cases"
     assert len({c.name for c in CASES}) == len(CASES), "case names must be unique"
 
 
@@ -114,13 +166,12 @@ def test_corpus_accuracy_per_dialect(capsys):
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     failures = []
     for case in CASES:
-        got = actual_set(case, extract_reads(case.sql, case.dialect, case.definitions))
-        want = expected_set(case)
+        extraction = extract_reads(case.sql, case.dialect, case.definitions, time_budget=None)
         totals[case.dialect][1] += 1
-        if got == want:
+        if case_ok(case, extraction):
             totals[case.dialect][0] += 1
         else:
-            failures.append(f"{case.file}:{case.name}: expected {want}, got {got}")
+            failures.append(f"{case.file}:{case.name}: expected {expected_set(case)}, got {actual_set(case, extraction)}")
     with capsys.disabled():
         for dialect, (ok, n) in sorted(totals.items()):
             print(f"\n  sql corpus {dialect:<11} {ok}/{n} = {ok / n:.1%}", end="")
@@ -131,5 +182,7 @@ def test_corpus_accuracy_per_dialect(capsys):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_case(case):
-    got = actual_set(case, extract_reads(case.sql, case.dialect, case.definitions))
-    assert got == expected_set(case)
+    extraction = extract_reads(case.sql, case.dialect, case.definitions, time_budget=None)
+    assert actual_set(case, extraction) == expected_set(case)
+    if case.resolve:
+        assert actual_resolution(case, extraction) == expected_resolution(case)

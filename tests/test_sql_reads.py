@@ -177,3 +177,63 @@ def test_mutated_corpus_queries_never_raise(case, cut, length, insert):
     sql, dialect = case
     cut = min(cut, len(sql))
     _check_invariants(sql[:cut] + insert + sql[cut + length :], dialect)
+
+
+# -- bad input: each is recorded with a status and a reason, none raises ----------------
+BAD_INPUTS = {
+    "binary_junk": bytes(range(256)).decode("latin-1") * 4,
+    "empty": "",
+    "one_megabyte": "SELECT a FROM s.t WHERE x = 'y' -- padding\n" * (1_048_576 // 43 + 1),
+    "unbalanced_single_quote": "SELECT * FROM s.t WHERE name = 'open",
+    "unbalanced_double_quote": 'SELECT * FROM s."t WHERE 1 = 1',
+    "unbalanced_parenthesis": "SELECT * FROM (SELECT * FROM s.t",
+    "unterminated_output": "SELECT * FROM s.t WHERE x = {{ value",
+    "unterminated_tag": "SELECT * FROM s.t {% if x %} WHERE x = 1",
+    "unterminated_form": "SELECT * FROM s.t\n{% form %}\nx:\n  default: 1\n",
+}
+
+
+def test_bad_inputs_are_recorded_with_a_reason_and_never_raise():
+    for label, sql in BAD_INPUTS.items():
+        started = time.perf_counter()
+        extraction = extract_reads(sql, "postgres")
+        assert time.perf_counter() - started < 5, label
+        assert extraction.parsed or extraction.reason, label
+        assert extraction.template_path in ("plain", "rendered", "fallback"), label
+        for read in extraction.reads:
+            assert read.name.lower() in sql.lower(), label
+
+
+def test_one_megabyte_query_is_refused_as_too_long():
+    extraction = extract_reads(BAD_INPUTS["one_megabyte"], "postgres")
+    assert not extraction.parsed and "too long" in extraction.reason
+
+
+def test_unterminated_template_falls_back_without_inventing_tables():
+    extraction = extract_reads(BAD_INPUTS["unterminated_tag"], "postgres")
+    assert extraction.template_path == "fallback" and "Liquid rendering failed" in extraction.reason
+    assert [r.name for r in extraction.reads] in ([], ["t"])
+
+
+def test_unbalanced_quote_is_unparsed_with_reason():
+    extraction = extract_reads(BAD_INPUTS["unbalanced_single_quote"], "postgres")
+    assert not extraction.parsed and extraction.reason
+
+
+def test_variant_time_budget_records_its_reason():
+    branches = "\n".join(f"{{% if p == {i} %}}JOIN s.t{i} ON TRUE{{% endif %}}" for i in range(30))
+    sql = f"SELECT * FROM s.base\n{branches}\n{{% form %}}\np:\n  default: 0\n{{% endform %}}"
+    started = time.perf_counter()
+    extraction = extract_reads(sql, "postgres", time_budget=0.0)
+    assert time.perf_counter() - started < 1
+    assert extraction.parsed and "time budget" in extraction.reason
+    assert {r.name: r.conditional for r in extraction.reads}["base"] is False
+    full = extract_reads(sql, "postgres", time_budget=None)
+    assert len(full.reads) == 31 and full.reason is None
+
+
+def test_plain_query_renders_no_variants():
+    from lineage_utils.sql_templates import render_template
+
+    assert render_template("SELECT * FROM t").variants == ()
+    assert render_template("SELECT {{ x }} FROM t").variants == ()
