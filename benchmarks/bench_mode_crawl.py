@@ -51,7 +51,7 @@ def main() -> None:
                                   pool_size=args.workers)
 
             started = time.monotonic()
-            bundle, full = crawl_workspace(client(), None, workers=args.workers, progress=True)
+            bundle, full = crawl_workspace(client(), None, workers=args.workers, progress=False)
             wall = time.monotonic() - started
             queries = sum(len(q) for q in bundle["queries"].values())
             lower = full.requests_made / args.rate

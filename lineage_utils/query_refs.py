@@ -25,7 +25,7 @@ import pandas as pd
 from lineage_utils.bi_snapshot import BiQuery, DataSource, Definition
 from lineage_utils.frames import row_dicts
 from lineage_utils.sql_batch import ExtractJob, extract_all, gc_paused
-from lineage_utils.sql_cache import ExtractionCache
+from lineage_utils.sql_cache import ExtractionCache, load_result, result_key, save_result
 from lineage_utils.sql_refs import Extraction, Relation, RelationIndex, TableRead, dialect_for_adapter
 
 logger = logging.getLogger(__name__)
@@ -85,11 +85,22 @@ def resolve_query_refs(queries: Iterable[BiQuery], data_sources: Mapping[str, Da
                 tuple(conf.get("search_path") or ()),
             )
         jobs.append(ExtractJob.of(query.raw_query, settings[query.data_source_id][0], texts))
+    key = result_key(
+        (sorted(relations, key=repr), sorted(settings.items(), key=repr)),
+        [(q.node_id, q.data_source_id, q.name, j.dialect, j.sql, sorted(j.definitions.items()) if j.definitions else "")
+         for q, j in zip(queries, jobs)],
+    )
+    frame = load_result(cache_dir, key, COLUMNS)
+    if frame is not None:  # an identical re-run: nothing to parse or resolve
+        logger.info("resolved %d references of %d queries (unchanged since an earlier run)",
+                    int(frame["status"].notna().sum()), len(queries))
+        return frame
     cache = ExtractionCache.open(cache_dir)
     extractions, _ = extract_all(jobs, cache, workers)
     cache.save()
     with gc_paused():
         frame = _reference_rows(queries, extractions, settings, relations)
+    save_result(cache_dir, key, frame)
     logger.info("resolved %d references of %d queries", int(frame["status"].notna().sum()), len(queries))
     return frame
 
@@ -171,6 +182,7 @@ def problem_refs(refs: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
     table.insert(0, "report", [names.get(t) for t in table["report_token"]])
     if "query_name" not in table.columns:
         table["query_name"] = None
+    table["candidates"] = [", ".join(c) for c in table["candidates"]]  # lists or arrays (read back)
     keep = ["status", "report", "query_name", "raw", "candidates", "reason", "conditional", "report_token",
             "query_token"]
     return table[keep].sort_values(["status", "report_token", "query_token", "raw"], ignore_index=True)

@@ -17,10 +17,11 @@ import hashlib
 import io
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import liquid
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlglot
@@ -184,3 +185,54 @@ class ExtractionCache:
         self._stored = {**self._stored, **self._used}
         self._dirty = False
         return self.path
+
+
+# -- whole results ----------------------------------------------------------------------
+RESULT_PREFIX = "refs-"
+RESULTS_KEPT = 3
+
+
+def result_key(context: object, rows: Sequence[Sequence[object]]) -> str:
+    """A key over everything a resolution result depends on (and the extractor's code).
+
+    ``context`` is hashed by its repr; each row's fields are joined as text.
+    """
+    digest = hashlib.sha256(f"result|{extractor_version()}|{context!r}".encode("utf-8", "surrogatepass"))
+    text = "\x1e".join("\x1f".join(map(str, row)) for row in rows)
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
+
+
+def load_result(cache_dir: Path | None, key: str, columns: Sequence[str]) -> pd.DataFrame | None:
+    """The reference table of an identical earlier run, or None (missing or unreadable)."""
+    if cache_dir is None:
+        return None
+    path = Path(cache_dir) / f"{RESULT_PREFIX}{key}.parquet"
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+        if table.column_names != list(columns):
+            return None
+        frame = table.to_pandas()  # list cells come back as arrays, as from query_refs.parquet
+    except Exception as exc:  # noqa: BLE001 - a broken cache is a slow run, never a failed one
+        logger.warning("SQL result cache %s is unreadable and is ignored (%s)", path, type(exc).__name__)
+        return None
+    path.touch()
+    return frame
+
+
+def save_result(cache_dir: Path | None, key: str, frame: pd.DataFrame) -> None:
+    """Keep this run's reference table for an identical re-run; the oldest beyond RESULTS_KEPT go."""
+    if cache_dir is None:
+        return
+    folder = Path(cache_dir)
+    try:
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
+        write_bytes_atomic(folder / f"{RESULT_PREFIX}{key}.parquet", buffer.getvalue())
+        kept = sorted(folder.glob(f"{RESULT_PREFIX}*.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[RESULTS_KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("SQL result cache in %s could not be written (%s)", folder, exc)

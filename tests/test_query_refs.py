@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from lineage_utils.bi_snapshot import BiQuery, DataSource, Definition
 from lineage_utils.query_refs import (
@@ -127,3 +128,47 @@ def test_common_causes_name_the_cause_and_an_example():
     assert got["unqualified name matches relations in several schemas"][0] == "ambiguous"
     assert got["parse error"][0] == "unparsed"
     assert len(causes) == 3 and causes["share"].sum() == 1.0
+
+
+# -- the whole-result cache (an identical re-run neither parses nor resolves) --------------
+def resolve_cached(queries, cache_dir, relations=RELATIONS):
+    config = {"1": {"search_path": ["marts"]}}
+    return resolve_query_refs(queries, SOURCES, {}, relations, lambda i, n: config.get(str(i), {}), {}, cache_dir)
+
+
+def comparable(frame: pd.DataFrame) -> list:
+    return [[list(v) if hasattr(v, "__len__") and not isinstance(v, str) else v for v in row]
+            for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False)]
+
+
+def test_identical_rerun_is_served_without_parsing(tmp_path, monkeypatch):
+    from lineage_utils import query_refs
+
+    queries = [query("q1", "select * from orders"), query("q2", "SELEC nonsense FORM customers")]
+    first = resolve_cached(queries, tmp_path)
+    monkeypatch.setattr(query_refs, "extract_all", lambda *a, **k: pytest.fail("an identical re-run parsed again"))
+    again = resolve_cached(queries, tmp_path)
+    assert comparable(again) == comparable(first)
+
+
+def test_changed_query_or_relations_are_resolved_again(tmp_path):
+    first = resolve_cached([query("q1", "select * from orders")], tmp_path)
+    edited = resolve_cached([query("q1", "select * from customers")], tmp_path)
+    assert first["candidates"].map(list).tolist() == [["model.p.orders"]]
+    assert edited["candidates"].map(list).tolist() == [["model.p.customers"]]
+    fewer = resolve_cached([query("q1", "select * from customers")], tmp_path, RELATIONS[:2])
+    assert fewer["status"].tolist() == ["external"]
+
+
+def test_corrupt_result_cache_is_ignored(tmp_path):
+    queries = [query("q1", "select * from orders")]
+    resolve_cached(queries, tmp_path)
+    for path in tmp_path.glob("refs-*.parquet"):
+        path.write_bytes(b"not parquet")
+    assert resolve_cached(queries, tmp_path)["status"].tolist() == ["resolved"]
+
+
+def test_only_a_few_results_are_kept(tmp_path):
+    for n in range(6):
+        resolve_cached([query("q1", f"select * from orders where id = {n}")], tmp_path)
+    assert len(list(tmp_path.glob("refs-*.parquet"))) == 3
