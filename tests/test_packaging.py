@@ -44,3 +44,13 @@ def test_ci_calls_the_readme_test_command(repo_root):
     assert "make test" in (repo_root / ".ci" / "run").read_text()
     readme = (repo_root / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
+
+
+def test_readme_worked_examples_match_the_demo(repo_root, demo_expected):
+    readme = (repo_root / "README.md").read_text()
+    section = readme.split("## Worked examples", 1)[1].split("\n## ", 1)[0]
+    assert f"lists {len(demo_expected['stale_reports'])}" in section
+    assert f"**Orphan models** — {len(demo_expected['orphan_models'])}" in section
+    assert f"({len(demo_expected['generated_exposures'])} on the demo)" in section
+    for uid in list(demo_expected["orphan_models"]) + list(demo_expected["protected_models"]):
+        assert uid.rsplit(".", 1)[-1] in section, uid
