@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from lineage_utils.errors import ArtifactError
+from lineage_utils.params import parse_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -121,12 +122,7 @@ class BiSnapshot:
 
 def parse_timestamp(value: Any) -> datetime | None:
     """ISO 8601 with `Z`, an offset or none (taken as UTC); null stays None."""
-    if value in (None, ""):
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    return None if value in (None, "") else parse_datetime(str(value))
 
 
 def _count(value: Any) -> int:

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields, is_dataclass
-from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence, TypeVar
+from dataclasses import fields
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from lineage_utils.bi_snapshot import BiQuery, BiReport, BiSnapshot
 from lineage_utils.dbt_artifacts import DbtExposure, DbtNode, DbtProject
 
-T = TypeVar("T")
 
 EXPOSURE_COLUMNS = {"url": None, "exposure_type": None, "owner_email": None, "label": None, "maturity": None}
 
@@ -61,22 +59,6 @@ def plain(value: Any) -> Any:
 def row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
-
-def frame_records(frame: pd.DataFrame, cls: type[T]) -> list[T]:
-    """Rebuild records from a frame written by records_frame."""
-    assert is_dataclass(cls)
-    out = []
-    for row in row_dicts(frame):
-        kwargs = {}
-        for f in fields(cls):
-            value = row.get(f.name)
-            if f.name == "meta":
-                value = json.loads(value) if value else {}
-            elif value is None and "tuple" in str(f.type):
-                value = ()
-            kwargs[f.name] = value
-        out.append(cls(**kwargs))
-    return out
 
 
 # -- BI ------------------------------------------------------------------------------
@@ -142,9 +124,3 @@ def dbt_edges_frame(project: DbtProject) -> pd.DataFrame:
     frame = pd.DataFrame(sorted(set(rows)), columns=["source", "target", "provenance"])
     return frame
 
-
-def to_datetime(value: Any) -> datetime | None:
-    value = plain(value)
-    if value is None:
-        return None
-    return pd.Timestamp(value).to_pydatetime()

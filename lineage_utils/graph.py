@@ -123,6 +123,3 @@ def from_node_link(data: Mapping[str, Any]) -> nx.DiGraph:
         graph.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
     return graph
 
-
-def nodes_of_kind(graph: nx.DiGraph, *kinds: str) -> list[str]:
-    return sorted(n for n, k in graph.nodes(data="kind") if k in kinds)

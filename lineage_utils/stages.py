@@ -19,7 +19,7 @@ import pandas as pd
 from lineage_utils import bi_snapshot, dbt_artifacts, dbt_build, frames, views
 from lineage_utils.centrality import compute_centrality, importance_vs_runtime
 from lineage_utils.errors import ArtifactError
-from lineage_utils.exposures import plan_exposures, render_exposures_yaml
+from lineage_utils.exposures import PlannedExposure, plan_exposures, render_exposures_yaml
 from lineage_utils.graph import build_lineage, from_node_link, to_node_link
 from lineage_utils.orphans import Orphan, Protection, essential_keepers, find_consumers, find_orphans
 from lineage_utils.params import load_params
@@ -169,6 +169,7 @@ class CleanupResult:
     orphans: pd.DataFrame
     keepers: pd.DataFrame
     exposures_yaml: str
+    exposures: list[PlannedExposure]
     actions: list[dict[str, Any]]
     withheld: str | None
 
@@ -183,7 +184,8 @@ def cleanup(run: Run) -> CleanupResult:
     orphans = find_orphans(graph, consumers)
     keepers = essential_keepers(graph, consumers)
     users = {u.username: {"name": u.name, "email": u.email} for u in snapshot.users.values()}
-    exposures_yaml = render_exposures_yaml(graph, plan_exposures(graph, users, snapshot.workspace))
+    planned = plan_exposures(graph, users, snapshot.workspace)
+    exposures_yaml = render_exposures_yaml(graph, planned)
     withheld = None
     if not status.get("complete") and not params["cleanup.allow_incomplete"]:
         withheld = "the crawl was incomplete: deletion proposals are withheld (cleanup.allow_incomplete is off)"
@@ -201,10 +203,10 @@ def cleanup(run: Run) -> CleanupResult:
     run.write_jsonl("actions", actions)
     run.write_text("cleanup_patch", "" if withheld else cleanup_patch(params.path("dbt.project_dir"), orphans))
     run.update_summary(stale_reports=len(stale), orphan_models=len(orphans),
-                       exposures_generated=exposures_yaml.count("\n  - name: "),
+                       exposures_generated=len(planned),
                        deletions_withheld=bool(withheld))
     return CleanupResult(stale=stale_frame, orphans=orphan_frame, keepers=keeper_frame,
-                         exposures_yaml=exposures_yaml, actions=actions, withheld=withheld)
+                         exposures_yaml=exposures_yaml, exposures=planned, actions=actions, withheld=withheld)
 
 
 def plan_actions(stale: list[StaleReport], orphans: list[Orphan], run_id: str) -> list[dict[str, Any]]:

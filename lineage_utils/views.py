@@ -285,7 +285,7 @@ def cleanup_summary(result: Any) -> Html:
         ("stale reports to archive", len(result.stale)),
         ("orphan models to remove", len(result.orphans)),
         ("models kept alive by one special link", len(result.keepers)),
-        ("exposures generated", result.exposures_yaml.count("\n  - name: ")),
+        ("exposures generated", len(result.exposures)),
         ("planned actions (dry run)", len(result.actions)),
     ]
     table = pd.DataFrame(rows, columns=["what", "count"]).to_html(index=False)
