@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generate_mode_workspace import generate_workspace  # noqa: E402
 
-from lineage_utils.mode_client import ModeClient  # noqa: E402
-from lineage_utils.mode_crawl import crawl_workspace  # noqa: E402
+from lineage_utils.bi.mode.client import ModeClient  # noqa: E402
+from lineage_utils.bi.mode.crawl import crawl_workspace  # noqa: E402
 from lineage_utils.testing import ModeStandIn  # noqa: E402
 
 TOKEN, SECRET = "bench-token", "bench-secret"

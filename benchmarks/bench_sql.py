@@ -22,9 +22,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from lineage_utils.bi_snapshot import BiQuery, DataSource
-from lineage_utils.query_refs import resolve_query_refs
-from lineage_utils.sql_refs import Relation
+from lineage_utils.bi.snapshot import BiQuery, DataSource
+from lineage_utils.lineage.query_refs import resolve_query_refs
+from lineage_utils.sql import Relation
 
 TARGET_COLD = 500.0
 TARGET_WARM = 20_000.0

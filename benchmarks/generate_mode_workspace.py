@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from lineage_utils.bi_snapshot import BUNDLE_FORMAT, BUNDLE_VERSION, write_snapshot_dir
+from lineage_utils.bi.snapshot import BUNDLE_FORMAT, BUNDLE_VERSION, write_snapshot_dir
 
 WORKSPACE = "bench-workspace"
 TABLES = ("marts.fct_orders", "marts.dim_customers", "marts.fct_daily_revenue", "staging.stg_payments",

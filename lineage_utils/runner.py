@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from lineage_utils import params as params_mod
 from lineage_utils.errors import ChainError
 from lineage_utils.stages import STAGES
-from lineage_utils.publish import (
+from lineage_utils.publish.html import (
     FailureInfo,
     RunRecord,
     render_notebook,

@@ -16,16 +16,20 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from lineage_utils import bi_snapshot, dbt_artifacts, dbt_build, frames, views
-from lineage_utils.centrality import compute_centrality, importance_vs_runtime
+from lineage_utils import records as frames
+from lineage_utils.bi import snapshot as bi_snapshot
+from lineage_utils.dbt import artifacts as dbt_artifacts
+from lineage_utils.dbt import build as dbt_build
+from lineage_utils.publish import views
+from lineage_utils.lineage.centrality import compute_centrality, importance_vs_runtime
 from lineage_utils.errors import ArtifactError
-from lineage_utils.exposures import PlannedExposure, plan_exposures, render_exposures_yaml
-from lineage_utils.graph import build_lineage, from_node_link, to_node_link
-from lineage_utils.orphans import Orphan, Protection, essential_keepers, find_consumers, find_orphans
+from lineage_utils.dbt.exposures import PlannedExposure, plan_exposures, render_exposures_yaml
+from lineage_utils.lineage.graph import build_lineage, from_node_link, to_node_link
+from lineage_utils.lineage.orphans import Orphan, Protection, essential_keepers, find_consumers, find_orphans
 from lineage_utils.params import load_params
-from lineage_utils.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
+from lineage_utils.lineage.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
 from lineage_utils.run_folder import Run
-from lineage_utils.staleness import StaleReport, StalenessRules, find_stale_reports
+from lineage_utils.lineage.staleness import StaleReport, StalenessRules, find_stale_reports
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ def crawl(run: Run) -> CrawlResult:
         status: dict[str, Any] = {"complete": True, "source": "snapshot", "origin": origin, "errors": [],
                                   "missing": []}
     else:
-        from lineage_utils.bi_adapter import adapter_for  # the HTTP stack only for a live crawl
+        from lineage_utils.bi.adapter import adapter_for  # the HTTP stack only for a live crawl
 
         bundle, crawled = adapter_for(params).crawl(full=params["bi.full_crawl"], progress=True)
         origin = f"{params['bi.base_url']} workspace {params['bi.workspace']}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage_utils import dbt_build
+from lineage_utils.dbt import build as dbt_build
 from lineage_utils.params import load_yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,7 +113,7 @@ def mode_standin():
 
 def mode_client(standin, **options):
     """A client for a stand-in: no rate limit, short timeouts and fast backoff unless told."""
-    from lineage_utils.mode_client import ModeClient
+    from lineage_utils.bi.mode.client import ModeClient
 
     settings = {"rate_limit": 0, "timeout": 5.0, "max_retries": 3, "backoff": 0.01, "backoff_max": 0.05,
                 **options}

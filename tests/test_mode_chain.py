@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from lineage_utils import stages, views
+from lineage_utils import stages
+from lineage_utils.publish import views
 from lineage_utils.params import load_params
 from lineage_utils.run_folder import Run
 from tests.conftest import DEMO_PARAMS, MODE_SECRET, MODE_TOKEN, REPO, demo_overrides

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from lineage_utils.bi_snapshot import read_snapshot_dir
+from lineage_utils.bi.snapshot import read_snapshot_dir
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The bi side of lineage_utils (see the package docstring)."""

@@ -1,0 +1,1 @@
+"""The bi mode side of lineage_utils (see the package docstring)."""

@@ -1,0 +1,1 @@
+"""The dbt side of lineage_utils (see the package docstring)."""

@@ -1,0 +1,1 @@
+"""The lineage side of lineage_utils (see the package docstring)."""

@@ -1,0 +1,1 @@
+"""The publish side of lineage_utils (see the package docstring)."""

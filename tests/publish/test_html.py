@@ -1,0 +1,253 @@
+"""HTML publishing: offline notebook pages, the run index, the list of runs."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from lineage_utils.publish.html import (
+    FailureInfo,
+    RunRecord,
+    find_external_resources,
+    format_value,
+    render_notebook,
+    write_run_index,
+    write_run_record,
+    write_runs_index,
+)
+
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+EVIL = "<script>alert(1)</script>"
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+class _Fetches(HTMLParser):
+    """Independent of the code under test: every URL a browser would load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script":
+            self.scripts.append(attrs.get("src") or "")
+        for name in ("src", "href"):
+            if tag in {"script", "link", "img", "iframe"} and attrs.get(name):
+                self.urls.append(attrs[name])
+
+
+def fetched(html: str) -> _Fetches:
+    parser = _Fetches()
+    parser.feed(html)
+    return parser
+
+
+def remote(urls: list[str]) -> list[str]:
+    return [u for u in urls if u.strip().lower().startswith(("http:", "https:", "//"))]
+
+
+@pytest.fixture
+def executed_notebook(tmp_path) -> Path:
+    """A notebook as papermill leaves it, built by hand (no kernel needed)."""
+    params = new_code_cell('params_path: str = ""  # SECRET_LOOKING_DEFAULT', execution_count=1)
+    params.metadata["tags"] = ["parameters"]
+    injected = new_code_cell('params_path = "/runs/x/params.yaml"', execution_count=2)
+    injected.metadata["tags"] = ["injected-parameters"]
+    plumbing = new_code_cell("PLUMBING_SOURCE = open_run(run_dir)", execution_count=3)
+    plumbing.metadata["tags"] = ["remove_input"]
+    plumbing.outputs = [new_output("stream", name="stdout", text="PLUMBING_OUTPUT\n")]
+    chart = new_code_cell("VISIBLE_SOURCE = show_chart()", execution_count=4)
+    chart.outputs = [
+        new_output("display_data", data={"image/png": PNG_1PX, "text/plain": "<Figure>"})
+    ]
+    dropped = new_code_cell("DROPPED_CELL = 1", execution_count=5)
+    dropped.metadata["tags"] = ["remove_cell"]
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Report title\n\nSome math: $e^{i\\pi} + 1 = 0$"),
+            params,
+            injected,
+            plumbing,
+            chart,
+            dropped,
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
+    path = tmp_path / "01_demo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+# ------------------------------------------------------------------ notebooks
+
+
+def test_rendered_notebook_loads_nothing_from_the_network(executed_notebook, tmp_path):
+    html_path = tmp_path / "01_demo.html"
+    render_notebook(executed_notebook, html_path)
+    html = html_path.read_text(encoding="utf-8")
+    found = fetched(html)
+    assert remote(found.urls) == []
+    assert found.scripts == []  # no require.js, MathJax, mermaid or widget manager
+    assert "url(http" not in html.replace(" ", "") and "@import" not in html
+    assert not any(cdn in html for cdn in ("cdnjs", "unpkg.com", "jsdelivr", "mathjax@", "require.min.js"))
+    assert find_external_resources(html) == []
+
+
+def test_rendered_notebook_embeds_images(executed_notebook, tmp_path):
+    html_path = tmp_path / "01_demo.html"
+    render_notebook(executed_notebook, html_path)
+    assert f"data:image/png;base64,{PNG_1PX}" in html_path.read_text(encoding="utf-8")
+
+
+def test_rendered_notebook_hides_plumbing_inputs(executed_notebook, tmp_path):
+    html_path = tmp_path / "01_demo.html"
+    render_notebook(executed_notebook, html_path)
+    html = html_path.read_text(encoding="utf-8")
+    assert "Report title" in html
+    assert "VISIBLE_SOURCE" in html
+    assert "PLUMBING_OUTPUT" in html  # remove_input keeps the output
+    for hidden in ("PLUMBING_SOURCE", "SECRET_LOOKING_DEFAULT", "/runs/x/params.yaml", "DROPPED_CELL"):
+        assert hidden not in html
+
+
+def test_render_writes_atomically_and_replaces(executed_notebook, tmp_path):
+    html_path = tmp_path / "out" / "01_demo.html"
+    html_path.parent.mkdir()
+    html_path.write_text("old")
+    render_notebook(executed_notebook, html_path)
+    assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in html_path.parent.iterdir()] == ["01_demo.html"]  # no temp left
+
+
+def test_find_external_resources_spots_cdn_loads():
+    page = (
+        '<link rel="stylesheet" href="https://cdn.example/x.css">'
+        '<script src="//cdn.example/x.js"></script><img src="data:image/png;base64,AA">'
+        "<style>@import 'https://fonts.example/f.css'; a{background:url(http://x/y.png)}</style>"
+    )
+    assert find_external_resources(page) == [
+        "https://cdn.example/x.css",
+        "//cdn.example/x.js",
+        "https://fonts.example/f.css",
+        "http://x/y.png",
+    ]
+
+
+# ------------------------------------------------------------------ run index
+
+
+def make_run(runs_dir: Path, run_id: str, summary: dict | None = None, **record) -> Path:
+    run_dir = runs_dir / run_id
+    (run_dir / "data").mkdir(parents=True)
+    if summary is not None:
+        (run_dir / "data" / "summary.json").write_text(json.dumps(summary))
+    fields = {
+        "run_id": run_id,
+        "started_at": "2026-11-25T11:03:56+00:00",
+        "finished_at": "2026-11-25T11:05:00+00:00",
+        "status": "complete",
+        "notebooks": ("01_crawl", "02_merge"),
+    }
+    fields.update(record)
+    write_run_record(run_dir, RunRecord(**fields))
+    return run_dir
+
+
+def test_format_value():
+    assert format_value(None) == "—"
+    assert format_value(1234) == "1,234"
+    assert format_value(True, "flag") == "yes"
+    assert format_value(False) == "no"
+    assert format_value(0.8751, "rate") == "87.5 %"
+    assert format_value(1, "rate") == "100.0 %"
+    assert format_value(EVIL) == EVIL  # escaping is the template's job
+
+
+def test_run_index_escapes_outside_text(tmp_path):
+    failure = FailureInfo(
+        notebook="02_merge",
+        cell=3,
+        execution_count=2,
+        label="resolve",
+        ename="ArtifactError",
+        evalue=f"report {EVIL} has no queries",
+    )
+    run_dir = make_run(
+        tmp_path,
+        "20261125T110356Z",
+        {"models": 3, "top_stale_report": EVIL, EVIL: 1},
+        status="failed",
+        failure=failure,
+    )
+    html = write_run_index(run_dir, ("01_crawl", "02_merge"), failure).read_text(encoding="utf-8")
+    assert EVIL not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
+    assert fetched(html).scripts == []
+
+
+def test_run_index_tolerates_missing_or_broken_summary(tmp_path):
+    run_dir = make_run(tmp_path, "20261125T110356Z")
+    html = write_run_index(run_dir, ("01_crawl",), None).read_text(encoding="utf-8")
+    assert "—" in html
+    (run_dir / "data" / "summary.json").write_text("{not json")
+    write_run_index(run_dir, ("01_crawl",), None)  # no exception
+    (run_dir / "data" / "summary.json").write_text("[1, 2]")
+    write_run_index(run_dir, ("01_crawl",), None)
+
+
+def test_run_index_links_are_relative_and_quoted(tmp_path):
+    run_dir = make_run(tmp_path, "20261125T110356Z", {"models": 1})
+    (run_dir / "data" / "odd name #1.csv").write_text("x")
+    (run_dir / "01_crawl.html").write_text("x")
+    html = write_run_index(run_dir, ("01_crawl", "02_merge"), None).read_text(encoding="utf-8")
+    assert 'href="data/odd%20name%20%231.csv"' in html
+    assert 'href="01_crawl.html"' in html
+    assert 'href="02_merge.html"' not in html  # not rendered, not linked
+    assert str(tmp_path) not in html
+
+
+# ------------------------------------------------------------------ runs index
+
+
+def test_runs_index_lists_runs_newest_first(tmp_path):
+    for run_id in ("20261125T110356Z", "20261125T110356Z-2", "20261125T110356Z-10", "20261126T080000Z"):
+        make_run(tmp_path, run_id, {"models": 5, "ref_resolution_rate": 0.5})
+    make_run(tmp_path, "20261127T080000Z", status="failed", failed_notebook="03_rank")
+    (tmp_path / "not_a_run").mkdir()
+    broken = tmp_path / "20261124T000000Z"
+    broken.mkdir()
+    (broken / "run.json").write_text("{oops")
+    html = write_runs_index(tmp_path).read_text(encoding="utf-8")
+    order = [
+        "20261127T080000Z",
+        "20261126T080000Z",
+        "20261125T110356Z-10",
+        "20261125T110356Z-2",
+        "20261125T110356Z/",
+    ]
+    positions = [html.index(f'href="{run_id}') for run_id in order]
+    assert positions == sorted(positions)
+    assert "not_a_run" not in html and "20261124T000000Z" not in html
+    assert "50.0 %" in html and "at 03_rank" in html
+
+
+def test_runs_index_escapes_a_tampered_record(tmp_path):
+    make_run(tmp_path, "20261125T110356Z", {"models": EVIL}, status=EVIL)
+    html = write_runs_index(tmp_path).read_text(encoding="utf-8")
+    assert EVIL not in html
+    assert "unknown" in html  # an unexpected status is not echoed as a CSS class
+
+
+def test_runs_index_of_an_empty_folder(tmp_path):
+    html = write_runs_index(tmp_path).read_text(encoding="utf-8")
+    assert "No runs yet" in html
