@@ -30,10 +30,12 @@ browser-deps:
 	  || echo "browser-deps: chromium not installed (not root or no apt-get): browser tests will skip"; }
 
 test: $(STAMP) browser-deps  ## every test, the notebook chain and the browser tests included
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
 
 test-fast: $(STAMP)  ## the fast tier: no dbt builds, no notebook kernels
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lab: $(STAMP)  ## JupyterLab on the notebooks; "Restart & Run All" runs the demo

@@ -1,4 +1,9 @@
-"""metapipeline's helper package: every piece of logic the notebooks call."""
+"""metapipeline's helper package: every piece of logic the notebooks call.
+
+Sub-packages are the sides of the picture (``dbt``, ``bi``, ``sql``, ``lineage``,
+``actions``, ``publish``); ``stages`` runs one notebook's work and ``runner`` the
+chain. The names a notebook calls are here: ``open_run`` and one function per stage.
+"""
 
 from lineage_utils import stages
 from lineage_utils.lineage import query_refs

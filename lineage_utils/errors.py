@@ -38,3 +38,14 @@ class UnsafeActionError(MetapipelineError):
 
 class ChainError(MetapipelineError):
     """A notebook of the chain failed; names the notebook and the cell."""
+
+
+def first_line(text: str | BaseException, limit: int = 200) -> str:
+    """The first non-blank line of a message (an exception's text, else its type), cut to ``limit``."""
+    if isinstance(text, BaseException):
+        text = str(text).strip() or type(text).__name__
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= limit else line[: limit - 3] + "..."
+    return ""

@@ -21,7 +21,7 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 
 from lineage_utils.atomic import write_text_atomic
-from lineage_utils.errors import ParamsError
+from lineage_utils.errors import ParamsError, first_line
 
 Kind = Literal["str", "int", "float", "bool", "path", "list", "mapping", "choice", "datetime"]
 
@@ -97,7 +97,7 @@ def load_yaml(text: str, origin: str) -> Any:
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or first_line(str(exc))
         raise ParamsError(f"{origin}:{where}: invalid YAML: {problem}") from None
 
 

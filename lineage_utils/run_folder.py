@@ -3,12 +3,20 @@
 Notebooks talk only through ``runs/<run_id>/data/*``. Each artifact has one name,
 file and format here; parquet files carry their schema version in the file metadata
 and JSON files in a ``schema_version`` key, so a reader knows what it got.
+
+Every artifact also records its *provenance*: the stage that wrote it and the digest
+of the params it was made under: in the parquet metadata, else in a hidden sidecar
+``.<file>.provenance.json`` written right after the file (so checking a big
+``lineage.json`` never means parsing it). A stage's digest covers the params keys first
+read by it and by every stage before it (``FIRST_READ_BY``), so changing a staleness
+threshold outdates 02_merge and what follows, never the crawl.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
 
@@ -18,11 +26,66 @@ import pyarrow.parquet as pq
 
 from lineage_utils.atomic import write_bytes_atomic, write_text_atomic
 from lineage_utils.errors import ArtifactError
-from lineage_utils.params import Params
+from lineage_utils.jsonio import dumps_json, loads_json, to_jsonable
+from lineage_utils.params import SPECS, Params
 
 Format = Literal["parquet", "json", "jsonl", "text"]
 SCHEMA_VERSION = 1
 _META_KEY = b"metapipeline.schema_version"
+_PROVENANCE_KEY = b"metapipeline.provenance"
+
+STAGES: tuple[str, ...] = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
+"""The chain, in order: one notebook and one function of ``stages`` each."""
+
+FIRST_READ_BY: Mapping[str, str] = {
+    "dbt": "01_crawl", "bi": "01_crawl", "bi.data_sources": "02_merge", "sql": "02_merge",
+    "staleness": "02_merge", "protection": "02_merge", "centrality": "03_rank", "cleanup": "04_cleanup",
+}
+"""Params section (or key, which wins) -> the first stage whose outputs depend on it.
+``run`` keys say where a run goes, never what it finds, and belong to no stage."""
+
+
+def first_reader(key: str) -> str | None:
+    return FIRST_READ_BY.get(key, FIRST_READ_BY.get(key.split(".", 1)[0]))
+
+
+def stage_params(params: Params, stage: str) -> dict[str, Any]:
+    """The params an artifact of ``stage`` depends on: keys first read by it or earlier."""
+    upto = set(STAGES[: STAGES.index(stage) + 1])
+    return {key: to_jsonable(params[key]) for key in sorted(SPECS) if first_reader(key) in upto}
+
+
+def params_digest(params: Params, stage: str) -> str:
+    text = json.dumps(stage_params(params, stage), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"{stage}\n{text}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which stage wrote an artifact, under which params (``params`` as in ``stage_params``)."""
+
+    stage: str
+    params_digest: str
+    params: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, params: Params, stage: str) -> Provenance:
+        return cls(stage=stage, params_digest=params_digest(params, stage), params=stage_params(params, stage))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "params_digest": self.params_digest, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Provenance | None:
+        if not isinstance(data, Mapping) or not {"stage", "params_digest", "params"} <= data.keys():
+            return None
+        return cls(stage=str(data["stage"]), params_digest=str(data["params_digest"]), params=dict(data["params"]))
+
+    def changes(self, current: Provenance) -> list[str]:
+        """``key: old -> new`` for each param that differs from ``current``."""
+        keys = sorted(set(self.params) | set(current.params))
+        return [f"{k}: {self.params.get(k)!r} -> {current.params.get(k)!r}" for k in keys
+                if self.params.get(k) != current.params.get(k)]
 
 
 @dataclass(frozen=True)
@@ -55,27 +118,14 @@ ARTIFACTS: dict[str, Artifact] = {
 }
 
 
-def dumps_json(obj: Any) -> str:
-    """Canonical JSON: sorted keys, stable separators, ISO dates."""
-    return json.dumps(obj, indent=1, sort_keys=True, default=_json_default, ensure_ascii=False) + "\n"
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 @dataclass(frozen=True)
 class Run:
     """One run folder and its validated params."""
 
     run_dir: Path
     params: Params
+    reran: tuple[tuple[str, str], ...] = field(default=())
+    """Stages re-run when this run was opened, each with why (see ``stages.open_run``)."""
 
     @property
     def run_id(self) -> str:
@@ -93,6 +143,54 @@ class Run:
     def exists(self, name: str) -> bool:
         return self.path(name).is_file()
 
+    def stage_of(self, name: str) -> str | None:
+        stage = ARTIFACTS[name].written_by
+        return stage if stage in STAGES else None
+
+    def _provenance(self, name: str) -> Provenance | None:
+        stage = self.stage_of(name)
+        return Provenance.of(self.params, stage) if stage else None
+
+    def _sidecar(self, name: str) -> Path:
+        path = self.path(name)
+        return path.with_name(f".{path.name}.provenance.json")
+
+    def provenance(self, name: str) -> Provenance | None:
+        """The stage and params an existing artifact was made under (None: unknown)."""
+        path = self.path(name)
+        if not path.is_file():
+            return None
+        fmt = ARTIFACTS[name].format
+        try:
+            if fmt == "parquet":
+                raw = (pq.read_schema(path).metadata or {}).get(_PROVENANCE_KEY)
+                return Provenance.from_dict(json.loads(raw)) if raw else None
+            sidecar = self._sidecar(name)
+            return Provenance.from_dict(json.loads(sidecar.read_text(encoding="utf-8"))) if sidecar.is_file() else None
+        except (OSError, ValueError, AttributeError, pa.ArrowException):
+            return None
+
+    def outdated(self, stage: str) -> str | None:
+        """Why the outputs of ``stage`` cannot be used under this run's params, or None."""
+        current = Provenance.of(self.params, stage)
+        for name, artifact in ARTIFACTS.items():
+            if artifact.written_by != stage:
+                continue
+            if not self.exists(name):
+                return f"its output {artifact.filename} is missing"
+            made = self.provenance(name)
+            if made is None:
+                return f"{artifact.filename} records no params digest"
+            if made.params_digest != current.params_digest:
+                changes = made.changes(current)
+                return f"{artifact.filename} was made under other params ({'; '.join(changes) or 'digest differs'})"
+        return None
+
+    def _write_sidecar(self, name: str) -> None:
+        provenance = self._provenance(name)
+        if provenance is not None:
+            write_text_atomic(self._sidecar(name), dumps_json(provenance.to_dict()))
+
     def _require(self, name: str) -> Path:
         path = self.path(name)
         if not path.is_file():
@@ -107,6 +205,9 @@ class Run:
         table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = str(SCHEMA_VERSION).encode()
+        provenance = self._provenance(name)
+        if provenance is not None:
+            meta[_PROVENANCE_KEY] = json.dumps(provenance.to_dict(), sort_keys=True).encode()
         table = table.replace_schema_metadata(meta)
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
@@ -125,31 +226,33 @@ class Run:
     def write_json(self, name: str, obj: Mapping[str, Any]) -> Path:
         path = self.path(name)
         write_text_atomic(path, dumps_json({**obj, "schema_version": SCHEMA_VERSION}))
+        self._write_sidecar(name)
         return path
 
     def read_json(self, name: str) -> dict[str, Any]:
         path = self._require(name)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ArtifactError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        if data.get("schema_version") != SCHEMA_VERSION:
-            raise ArtifactError(f"{path}: schema version {data.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        data = loads_json(path.read_text(encoding="utf-8"), str(path))
+        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+            found = data.get("schema_version") if isinstance(data, dict) else None
+            raise ArtifactError(f"{path}: schema version {found!r}, expected {SCHEMA_VERSION}")
         return data
 
     def write_jsonl(self, name: str, rows: Iterable[Mapping[str, Any]]) -> Path:
         path = self.path(name)
-        text = "".join(json.dumps(row, sort_keys=True, default=_json_default) + "\n" for row in rows)
+        text = "".join(dumps_json(row, indent=None) for row in rows)
         write_text_atomic(path, text)
+        self._write_sidecar(name)
         return path
 
     def read_jsonl(self, name: str) -> list[dict[str, Any]]:
         path = self._require(name)
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [loads_json(line, f"{path} line {number}")
+                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
 
     def write_text(self, name: str, text: str) -> Path:
         path = self.path(name)
         write_text_atomic(path, text)
+        self._write_sidecar(name)
         return path
 
     def read_text(self, name: str) -> str:

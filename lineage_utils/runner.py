@@ -30,16 +30,10 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 from lineage_utils import params as params_mod
-from lineage_utils.errors import ChainError
+from lineage_utils.errors import ChainError, first_line
+from lineage_utils.publish.html import render_notebook, write_run_index, write_runs_index
+from lineage_utils.publish.record import FailureInfo, RunRecord, write_run_record
 from lineage_utils.stages import STAGES
-from lineage_utils.publish.html import (
-    FailureInfo,
-    RunRecord,
-    render_notebook,
-    write_run_index,
-    write_run_record,
-    write_runs_index,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -205,17 +199,7 @@ def _cell_label(source: str) -> str:
     match = re.search(r"papermill_description=(\S+)", source or "")
     if match:
         return match.group(1)
-    for line in (source or "").splitlines():
-        if line.strip():
-            line = line.strip()
-            return line if len(line) <= 80 else line[:77] + "..."
-    return ""
-
-
-def _first_line(text: str) -> str:
-    lines = (text or "").strip().splitlines()
-    line = lines[0] if lines else ""
-    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 3] + "..."
+    return first_line(source or "", 80)
 
 
 def _failure_info(notebook: str, exc: BaseException) -> FailureInfo:
@@ -226,7 +210,7 @@ def _failure_info(notebook: str, exc: BaseException) -> FailureInfo:
             execution_count=exc.exec_count,
             label=_cell_label(exc.source),
             ename=exc.ename,
-            evalue=_first_line(exc.evalue),
+            evalue=first_line(exc.evalue or "", _MAX_MESSAGE),
         )
     # Kernel died, timed out, missing input, ...: no cell to point at.
     return FailureInfo(
@@ -235,7 +219,7 @@ def _failure_info(notebook: str, exc: BaseException) -> FailureInfo:
         execution_count=None,
         label="",
         ename=type(exc).__name__,
-        evalue=_first_line(str(exc)),
+        evalue=first_line(str(exc), _MAX_MESSAGE),
     )
 
 

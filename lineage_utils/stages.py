@@ -1,65 +1,99 @@
-"""The four stages of the chain, one function each: read the run folder, write it.
+"""The four stages of the chain, one function each: read the run folder, call, write it.
 
-Notebooks call these and display what they return. A stage whose inputs are missing
-(a notebook opened on its own in JupyterLab) first runs the stages before it, so
-every notebook passes "Restart & Run All" alone.
+This module only orchestrates: each stage reads its inputs from the run folder, calls
+the package's readers (``dbt``, ``bi``), deciders (``lineage``) and planners
+(``actions``), writes its outputs and returns what the notebook shows. A decision is
+made once, by the stage that owns it, and stored: staleness and orphans in 02_merge,
+on the nodes of ``lineage.json``.
+
+A stage opened on its own (a notebook in JupyterLab) first runs every earlier stage
+whose outputs are missing or were made under other params (``open_run``).
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 import pandas as pd
 
-from lineage_utils import records as frames
+from lineage_utils.actions.plan import cleanup_patch, plan_actions
+from lineage_utils.actions.records import Action
 from lineage_utils.bi import snapshot as bi_snapshot
+from lineage_utils.bi.frames import queries_frame, reports_frame
+from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.dbt import artifacts as dbt_artifacts
 from lineage_utils.dbt import build as dbt_build
-from lineage_utils.publish import views
-from lineage_utils.lineage.centrality import compute_centrality, importance_vs_runtime
-from lineage_utils.errors import ArtifactError
 from lineage_utils.dbt.exposures import PlannedExposure, plan_exposures, render_exposures_yaml
+from lineage_utils.dbt.frames import dbt_edges_frame, dbt_nodes_frame
+from lineage_utils.errors import ArtifactError, ChainError
+from lineage_utils.lineage.centrality import compute_centrality, importance_vs_runtime
 from lineage_utils.lineage.graph import build_lineage, from_node_link, to_node_link
-from lineage_utils.lineage.orphans import Orphan, Protection, essential_keepers, find_consumers, find_orphans
-from lineage_utils.params import load_params
+from lineage_utils.lineage.orphans import Orphan, Protection, decide, keepers_in, orphans_in
 from lineage_utils.lineage.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
-from lineage_utils.run_folder import Run
-from lineage_utils.lineage.staleness import StaleReport, StalenessRules, find_stale_reports
+from lineage_utils.lineage.staleness import StaleReport, StalenessRules, find_stale_reports, stale_reports_in
+from lineage_utils.params import load_params
+from lineage_utils.publish import views
+from lineage_utils.records import records_frame
+from lineage_utils.run_folder import STAGES, Run
 
 logger = logging.getLogger(__name__)
 
-STAGES: tuple[str, ...] = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
-_OUTPUT = {"01_crawl": "crawl_status", "02_merge": "lineage", "03_rank": "centrality", "04_cleanup": "actions"}
+__all__ = ["RUNNERS", "STAGES", "cleanup", "crawl", "load_crawl_status", "load_graph", "merge", "open_run", "rank"]
 
 
 def open_run(params_path: str, run_dir: str = "", stage: str = "01_crawl") -> Run:
-    """The run a notebook works in; without a run_dir, the interactive run `runs/lab`.
+    """The run a notebook works in; without a run_dir, the interactive run ``runs/lab``.
 
-    Stages before ``stage`` whose outputs are missing are run first.
+    Every stage before ``stage`` whose outputs are missing or were made under other
+    params is run first, and so is every stage after it; ``run.reran`` says which and
+    why (the notebook shows it).
     """
+    if stage not in STAGES:
+        raise ChainError(f"open_run: unknown stage {stage!r} (the chain: {', '.join(STAGES)})")
     params = load_params(params_path)
     views.configure_display()
     folder = Path(run_dir) if run_dir else params.runs_dir / "lab"
     run = Run(run_dir=folder.resolve(), params=params)
     run.data_dir.mkdir(parents=True, exist_ok=True)
+    reran: list[tuple[str, str]] = []
     for earlier in STAGES[: STAGES.index(stage)]:
-        if not run.exists(_OUTPUT[earlier]):
-            logger.info("%s: outputs missing, running it first", earlier)
+        why = run.outdated(earlier)
+        if why is None and reran:
+            why = f"{reran[-1][0]} was re-run before it"
+        if why is not None:
+            logger.info("%s: %s; running it first", earlier, why)
             RUNNERS[earlier](run)
-    return run
+            reran.append((earlier, why))
+    return replace(run, reran=tuple(reran))
 
 
 # -- 01 crawl ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CrawlResult:
     counts: pd.DataFrame
-    status: dict[str, Any]
+    status: CrawlStatus
     built_dbt: bool
+
+
+def _read_bi(run: Run) -> tuple[dict, CrawlStatus]:
+    params = run.params
+    if params["bi.source"] == "snapshot":
+        snapshot_dir = params.path("bi.snapshot_dir")
+        if snapshot_dir is None:
+            raise ArtifactError("params key 'bi.snapshot_dir' is empty")
+        bundle = bi_snapshot.read_snapshot_dir(snapshot_dir)
+        status = CrawlStatus(complete=True, source="snapshot", origin=str(snapshot_dir),
+                             workspace=str(bundle.get("workspace") or ""), captured_at=bundle.get("captured_at"),
+                             full=True, spaces=len(bundle["spaces"]), reports=len(bundle["reports"]))
+        return bundle, status
+    from lineage_utils.bi import mode  # noqa: F401 - registers the Mode adapter; HTTP only for a live crawl
+    from lineage_utils.bi.adapter import adapter_for
+
+    bundle, status = adapter_for(params).crawl(full=params["bi.full_crawl"], progress=True)
+    return bundle, replace(status, origin=f"{params['bi.base_url']} workspace {params['bi.workspace']}")
 
 
 def crawl(run: Run) -> CrawlResult:
@@ -68,45 +102,36 @@ def crawl(run: Run) -> CrawlResult:
     if params["dbt.build"]:
         built = dbt_build.ensure_built(params.path("dbt.project_dir"), params.path("dbt.target_dir"))
     project = dbt_artifacts.load_project(params.path("dbt.target_dir") or Path(""))
-    if params["bi.source"] == "snapshot":
-        snapshot_dir = params.path("bi.snapshot_dir")
-        if snapshot_dir is None:
-            raise ArtifactError("params key 'bi.snapshot_dir' is empty")
-        bundle = bi_snapshot.read_snapshot_dir(snapshot_dir)
-        origin = str(snapshot_dir)
-        status: dict[str, Any] = {"complete": True, "source": "snapshot", "origin": origin, "errors": [],
-                                  "missing": []}
-    else:
-        from lineage_utils.bi.adapter import adapter_for  # the HTTP stack only for a live crawl
-
-        bundle, crawled = adapter_for(params).crawl(full=params["bi.full_crawl"], progress=True)
-        origin = f"{params['bi.base_url']} workspace {params['bi.workspace']}"
-        status = {**crawled, "origin": origin}
-    snapshot = bi_snapshot.parse_bundle(bundle, origin=origin)
-    status.update(workspace=snapshot.workspace, captured_at=snapshot.captured_at,
-                  dbt_schema_version=project.schema_version, dbt_generated_at=project.generated_at)
-    nodes = frames.dbt_nodes_frame(project)
+    bundle, status = _read_bi(run)
+    snapshot = bi_snapshot.parse_bundle(bundle, origin=status.origin)
+    nodes = dbt_nodes_frame(project)
     run.write_json("bi_snapshot", bundle)
-    run.write_frame("reports", frames.reports_frame(snapshot))
-    run.write_frame("queries", frames.queries_frame(snapshot))
+    run.write_frame("reports", reports_frame(snapshot))
+    run.write_frame("queries", queries_frame(snapshot))
     run.write_frame("dbt_nodes", nodes)
-    run.write_frame("dbt_edges", frames.dbt_edges_frame(project))
-    run.write_json("crawl_status", status)
+    run.write_frame("dbt_edges", dbt_edges_frame(project))
+    run.write_json("crawl_status", status.to_dict())
+    kinds = nodes["kind"].value_counts()
     counts = {
-        "models": int((nodes["kind"] == "model").sum()), "sources": int((nodes["kind"] == "source").sum()),
-        "seeds": int((nodes["kind"] == "seed").sum()), "snapshots": int((nodes["kind"] == "snapshot").sum()),
-        "exposures": int((nodes["kind"] == "exposure").sum()), "spaces": len(snapshot.spaces),
+        "models": int(kinds.get("model", 0)), "sources": int(kinds.get("source", 0)),
+        "seeds": int(kinds.get("seed", 0)), "snapshots": int(kinds.get("snapshot", 0)),
+        "exposures": int(kinds.get("exposure", 0)), "spaces": len(snapshot.spaces),
         "reports": len(snapshot.reports), "queries": len(snapshot.queries),
         "data_sources": len(snapshot.data_sources),
     }
-    run.update_summary(**counts, crawl_complete=bool(status["complete"]), workspace=snapshot.workspace,
-                       project=project.project_name)
+    run.update_summary(**counts, crawl_complete=status.complete, workspace=snapshot.workspace,
+                       project=project.project_name, dbt_schema_version=project.schema_version,
+                       dbt_generated_at=project.generated_at)
     table = pd.DataFrame(sorted(counts.items()), columns=["what", "count"])
     return CrawlResult(counts=table, status=status, built_dbt=built)
 
 
 def load_snapshot(run: Run) -> bi_snapshot.BiSnapshot:
     return bi_snapshot.parse_bundle(run.read_json("bi_snapshot"), origin=str(run.path("bi_snapshot")))
+
+
+def load_crawl_status(run: Run) -> CrawlStatus:
+    return CrawlStatus.from_dict(run.read_json("crawl_status"), origin=str(run.path("crawl_status")))
 
 
 # -- 02 merge ----------------------------------------------------------------------------
@@ -117,11 +142,8 @@ class MergeResult:
     stale: list[StaleReport]
 
 
-def stale_reports(run: Run, snapshot: bi_snapshot.BiSnapshot) -> list[StaleReport]:
-    return find_stale_reports(snapshot.reports.values(), StalenessRules.from_params(run.params))
-
-
 def merge(run: Run) -> MergeResult:
+    """Resolve every query's references, build the graph, decide staleness and orphans."""
     params = run.params
     snapshot = load_snapshot(run)
     nodes = run.read_frame("dbt_nodes")
@@ -129,9 +151,10 @@ def merge(run: Run) -> MergeResult:
         snapshot.queries, snapshot.data_sources, snapshot.definitions, relations_from_nodes(nodes),
         params.data_source_config, params["sql.dialects"], params.path("sql.cache_dir"), params["sql.workers"],
     )
-    stale = stale_reports(run, snapshot)
+    stale = find_stale_reports(snapshot.reports.values(), StalenessRules.from_params(params))
     graph = build_lineage(nodes, run.read_frame("dbt_edges"), snapshot.reports.values(), snapshot.queries,
-                          {s.token: s.rules for s in stale}, refs)
+                          stale, refs)
+    decide(graph, Protection.from_params(params))
     graph.graph.update(workspace=snapshot.workspace, run_id=run.run_id)
     run.write_frame("query_refs", refs)
     run.write_json("lineage", to_node_link(graph))
@@ -142,12 +165,7 @@ def merge(run: Run) -> MergeResult:
 
 
 def load_graph(run: Run) -> nx.DiGraph:
-    return from_node_link(run.read_json("lineage"))
-
-
-def orphan_ids(run: Run, graph: nx.DiGraph) -> set[str]:
-    """The orphan models of a graph under the run's protection rules (for colouring)."""
-    return {o.unique_id for o in find_orphans(graph, find_consumers(graph, Protection.from_params(run.params)))}
+    return from_node_link(run.read_json("lineage"), origin=str(run.path("lineage")))
 
 
 # -- 03 rank -----------------------------------------------------------------------------
@@ -174,75 +192,43 @@ class CleanupResult:
     keepers: pd.DataFrame
     exposures_yaml: str
     exposures: list[PlannedExposure]
-    actions: list[dict[str, Any]]
+    actions: list[Action]
     withheld: str | None
 
 
+def _keeper_frame(graph: nx.DiGraph) -> pd.DataFrame:
+    rows = [(m, graph.nodes[m].get("name"), ", ".join(special))
+            for m, keepers in keepers_in(graph).items()
+            if (special := [k for k in keepers if k != "active_report"])]
+    return pd.DataFrame(rows, columns=["unique_id", "name", "kept_alive_only_by"])
+
+
 def cleanup(run: Run) -> CleanupResult:
+    """Plan from the stored decisions: archive stale reports, delete orphans, write exposures."""
     params = run.params
     graph = load_graph(run)
     snapshot = load_snapshot(run)
-    status = run.read_json("crawl_status")
-    stale = stale_reports(run, snapshot)
-    consumers = find_consumers(graph, Protection.from_params(params))
-    orphans = find_orphans(graph, consumers)
-    keepers = essential_keepers(graph, consumers)
+    status = load_crawl_status(run)
+    stale = stale_reports_in(graph)
+    orphans = orphans_in(graph)
     users = {u.username: {"name": u.name, "email": u.email} for u in snapshot.users.values()}
     planned = plan_exposures(graph, users, snapshot.workspace)
     exposures_yaml = render_exposures_yaml(graph, planned)
     withheld = None
-    if not status.get("complete") and not params["cleanup.allow_incomplete"]:
+    if not status.complete and not params["cleanup.allow_incomplete"]:
         withheld = "the crawl was incomplete: deletion proposals are withheld (cleanup.allow_incomplete is off)"
     actions = plan_actions(stale, [] if withheld else orphans, run.run_id)
-    stale_frame = frames.records_frame(stale, StaleReport)
-    orphan_frame = frames.records_frame(orphans, Orphan)
-    special = {m: [k for k in ks if k != "active_report"] for m, ks in keepers.items()}
-    keeper_frame = pd.DataFrame(
-        [(m, graph.nodes[m].get("name"), ", ".join(k)) for m, k in special.items() if k],
-        columns=["unique_id", "name", "kept_alive_only_by"],
-    )
+    stale_frame = records_frame(stale, StaleReport)
+    orphan_frame = records_frame(orphans, Orphan)
     run.write_frame("stale_reports", stale_frame)
     run.write_frame("orphan_models", orphan_frame)
     run.write_text("exposures", exposures_yaml)
-    run.write_jsonl("actions", actions)
+    run.write_jsonl("actions", [a.to_dict() for a in actions])
     run.write_text("cleanup_patch", "" if withheld else cleanup_patch(params.path("dbt.project_dir"), orphans))
-    run.update_summary(stale_reports=len(stale), orphan_models=len(orphans),
-                       exposures_generated=len(planned),
+    run.update_summary(stale_reports=len(stale), orphan_models=len(orphans), exposures_generated=len(planned),
                        deletions_withheld=bool(withheld))
-    return CleanupResult(stale=stale_frame, orphans=orphan_frame, keepers=keeper_frame,
+    return CleanupResult(stale=stale_frame, orphans=orphan_frame, keepers=_keeper_frame(graph),
                          exposures_yaml=exposures_yaml, exposures=planned, actions=actions, withheld=withheld)
-
-
-def plan_actions(stale: list[StaleReport], orphans: list[Orphan], run_id: str) -> list[dict[str, Any]]:
-    """Dry-run action records: archive stale reports, delete orphan models."""
-    actions = [
-        {"action": "archive_report", "target": f"mode.report.{s.token}", "name": s.name, "evidence": s.evidence,
-         "rules": list(s.rules), "mode": "dry_run", "result": "planned", "run_id": run_id}
-        for s in stale
-    ]
-    actions += [
-        {"action": "delete_model", "target": o.unique_id, "name": o.name, "path": o.path, "evidence": o.evidence,
-         "reason": o.reason, "mode": "dry_run", "result": "planned", "run_id": run_id}
-        for o in orphans
-    ]
-    return actions
-
-
-def cleanup_patch(project_dir: Path | None, orphans: list[Orphan]) -> str:
-    """A unified diff that deletes the orphan models' SQL files (for review, not applied)."""
-    if project_dir is None:
-        return ""
-    chunks = []
-    for orphan in orphans:
-        if not orphan.path:
-            continue
-        source = project_dir / orphan.path
-        if not source.is_file():
-            continue
-        lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
-        chunks.append(f"diff --git a/{orphan.path} b/{orphan.path}\ndeleted file mode 100644\n")
-        chunks.extend(difflib.unified_diff(lines, [], f"a/{orphan.path}", "/dev/null"))
-    return "".join(chunks)
 
 
 RUNNERS = {"01_crawl": crawl, "02_merge": merge, "03_rank": rank, "04_cleanup": cleanup}

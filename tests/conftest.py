@@ -14,8 +14,37 @@ from lineage_utils.dbt import build as dbt_build
 from lineage_utils.params import load_yaml
 
 REPO = Path(__file__).resolve().parents[1]
+SLOW_FIXTURES = frozenset({"demo_target", "demo_run", "published_demo_run", "ok_run", "failed_run"})
+"""Fixtures that build the demo with real dbt or run notebook kernels (tests/test_runner.py)."""
 SHARED = REPO.parent / "shared"
 DEMO_PARAMS = REPO / "params" / "default.yaml"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Honest tiers: a test that needs dbt or a kernel must be marked slow, or collection fails."""
+    unmarked = [f"{item.nodeid} (uses {', '.join(sorted(SLOW_FIXTURES & set(item.fixturenames)))})"
+                for item in items
+                if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that build the demo with dbt must be marked @pytest.mark.slow:\n  "
+                                + "\n  ".join(unmarked))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_dbt_and_no_kernel(request, monkeypatch):
+    """A test not marked slow that runs dbt or a notebook kernel fails, naming itself."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+    import papermill
+
+    def refuse(what: str):
+        def refused(*args, **kwargs):
+            raise AssertionError(f"{request.node.nodeid} {what}: mark it @pytest.mark.slow "
+                                 "(`make test-fast` runs no dbt and no kernel)")
+        return refused
+
+    monkeypatch.setattr(dbt_build, "run_dbt", refuse("runs dbt"))
+    monkeypatch.setattr(papermill, "execute_notebook", refuse("starts a notebook kernel"))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 
 from lineage_utils import stages
-from lineage_utils.lineage.graph import report_node_id
+from lineage_utils.bi.hal import report_node_id
 from lineage_utils.lineage.orphans import Protection, essential_keepers, find_consumers
 
 pytestmark = pytest.mark.slow

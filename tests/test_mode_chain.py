@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from lineage_utils import stages
+from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.publish import views
 from lineage_utils.params import load_params
 from lineage_utils.run_folder import Run
@@ -40,6 +41,7 @@ def run_in_process(standin, demo_target, tmp_path, *extra: str) -> Run:
     return run
 
 
+@pytest.mark.slow
 def test_complete_crawl_reports_its_figures(mode_standin, mode_env, demo_target, tmp_path):
     run = run_in_process(mode_standin, demo_target, tmp_path)
     result = stages.crawl(run)
@@ -50,6 +52,7 @@ def test_complete_crawl_reports_its_figures(mode_standin, mode_env, demo_target,
     assert "Crawl complete" in views.crawl_status(result.status)._repr_html_()
 
 
+@pytest.mark.slow
 def test_missing_credentials_stop_the_crawl_naming_the_variable(mode_standin, monkeypatch, demo_target, tmp_path):
     from lineage_utils.errors import ArtifactError
 
@@ -60,6 +63,7 @@ def test_missing_credentials_stop_the_crawl_naming_the_variable(mode_standin, mo
     assert mode_standin.requests == 0
 
 
+@pytest.mark.slow
 def test_incomplete_crawl_withholds_deletions(mode_standin, mode_env, demo_target, tmp_path):
     mode_standin.deny_report(REPORT, 403)
     run = run_in_process(mode_standin, demo_target, tmp_path)
@@ -74,15 +78,16 @@ def test_incomplete_crawl_withholds_deletions(mode_standin, mode_env, demo_targe
     stages.rank(run)
     cleanup = stages.cleanup(run)
     assert cleanup.withheld and "incomplete" in cleanup.withheld
-    assert not [a for a in cleanup.actions if a["action"] == "delete_model"]
+    assert not [a for a in cleanup.actions if a.action == "delete_model"]
     assert run.read_text("cleanup_patch") == ""
 
 
 def test_crawl_status_view_escapes_outside_text():
-    status = {"complete": False, "source": "mode_api", "origin": "x",
-              "errors": [{"target": "<b>r</b>", "reason": "<script>alert(1)</script>", "status": 403}],
-              "anomalies": [{"kind": "repeated_page", "target": "<i>s</i>", "detail": "<img>"}],
-              "requests_made": 3}
+    status = CrawlStatus.from_dict({
+        "complete": False, "source": "mode_api", "origin": "x", "workspace": "w", "captured_at": None,
+        "full": True, "errors": [{"target": "<b>r</b>", "reason": "<script>alert(1)</script>", "status": 403}],
+        "anomalies": [{"kind": "repeated_page", "target": "<i>s</i>", "detail": "<img>", "incomplete": True}],
+        "requests_made": 3})
     markup = views.crawl_status(status)._repr_html_()
     assert "<script>" not in markup and "<img>" not in markup and "<i>s</i>" not in markup
     assert "&lt;script&gt;" in markup

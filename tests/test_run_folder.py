@@ -9,7 +9,8 @@ import pytest
 
 from lineage_utils.errors import ArtifactError
 from lineage_utils.params import build_params
-from lineage_utils.run_folder import ARTIFACTS, Run
+from lineage_utils.params import SPECS
+from lineage_utils.run_folder import ARTIFACTS, STAGES, Run, first_reader, params_digest, stage_params
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_failed_write_keeps_the_old_file(run, monkeypatch):
         run.write_text("exposures", "new\n")
     monkeypatch.undo()
     assert run.read_text("exposures") == "old\n"
-    assert [p.name for p in run.data_dir.iterdir()] == ["exposures.yml"]
+    assert sorted(p.name for p in run.data_dir.iterdir()) == [".exposures.yml.provenance.json", "exposures.yml"]
 
 
 def test_files_are_readable_by_others(run):
@@ -72,3 +73,56 @@ def test_every_chain_file_of_design_is_a_contract():
             "crawl_status.json", "query_refs.parquet", "lineage.json", "centrality.parquet",
             "stale_reports.parquet", "orphan_models.parquet", "exposures.yml", "actions.jsonl",
             "cleanup.patch"} <= files
+
+
+# -- provenance: the params each artifact was made under ---------------------------------------
+def with_params(run: Run, tmp_path, **sections) -> Run:
+    return Run(run_dir=run.run_dir, params=build_params(sections, tmp_path))
+
+
+def test_every_params_key_but_run_belongs_to_a_stage():
+    unassigned = [key for key in SPECS if not key.startswith("run.") and first_reader(key) not in STAGES]
+    assert unassigned == []
+    assert first_reader("bi.data_sources") == "02_merge" and first_reader("bi.workers") == "01_crawl"
+
+
+@pytest.mark.parametrize(("name", "write"), [
+    ("reports", lambda r: r.write_frame("reports", pd.DataFrame({"a": [1]}))),
+    ("crawl_status", lambda r: r.write_json("crawl_status", {"complete": True})),
+    ("exposures", lambda r: r.write_text("exposures", "x\n")),
+    ("actions", lambda r: r.write_jsonl("actions", [{"a": 1}])),
+])
+def test_each_format_records_its_stage_and_params_digest(run, name, write):
+    write(run)
+    made = run.provenance(name)
+    assert made is not None and made.stage == ARTIFACTS[name].written_by
+    assert made.params_digest == params_digest(run.params, made.stage)
+    assert made.params == stage_params(run.params, made.stage)
+
+
+def test_a_stage_is_current_when_its_params_did_not_change(run, tmp_path):
+    run.write_frame("centrality", pd.DataFrame({"a": [1]}))
+    assert run.outdated("03_rank") is None
+    later = with_params(run, tmp_path, cleanup={"allow_incomplete": True})  # read first by 04 only
+    assert later.outdated("03_rank") is None
+
+
+def test_a_changed_param_outdates_its_stage_and_names_the_change(run, tmp_path):
+    run.write_json("lineage", {"nodes": []})
+    run.write_frame("query_refs", pd.DataFrame({"a": [1]}))
+    changed = with_params(run, tmp_path, staleness={"last_run_days": 365})
+    assert changed.outdated("02_merge") == (
+        "query_refs.parquet was made under other params (staleness.last_run_days: 100 -> 365)")
+
+
+def test_an_earlier_stage_s_param_outdates_the_later_stages(run, tmp_path):
+    run.write_frame("centrality", pd.DataFrame({"a": [1]}))
+    changed = with_params(run, tmp_path, bi={"workspace": "other"})
+    assert "bi.workspace: '' -> 'other'" in changed.outdated("03_rank")
+
+
+def test_missing_outputs_or_provenance_outdate_a_stage(run):
+    assert run.outdated("03_rank") == "its output centrality.parquet is missing"
+    run.data_dir.mkdir(parents=True)
+    (run.data_dir / "centrality.parquet").write_bytes(b"not parquet")
+    assert run.outdated("03_rank") == "centrality.parquet records no params digest"

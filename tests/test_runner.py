@@ -95,6 +95,7 @@ def test_new_run_id_is_unique_within_runs_dir(tmp_path):
     assert new_run_id(now, tmp_path) == "20261125T110356Z-3"
 
 
+@pytest.mark.slow  # notebook kernels
 def test_two_runs_in_the_same_second_get_their_own_folders(tmp_path):
     params = write_params(tmp_path)
     first = chain(params, ("ok_b",))
@@ -112,6 +113,7 @@ def ok_run(tmp_path_factory):
     return chain(params, ("ok_a", "ok_b"))
 
 
+@pytest.mark.slow  # notebook kernels
 def test_ok_chain_executes_every_notebook_into_the_run_folder(ok_run):
     run_dir = ok_run.run_dir
     assert ok_run.executed == ("ok_a", "ok_b")
@@ -126,6 +128,7 @@ def test_ok_chain_executes_every_notebook_into_the_run_folder(ok_run):
     assert (run_dir.parent / "index.html").is_file()
 
 
+@pytest.mark.slow  # notebook kernels
 def test_ok_chain_injects_only_the_params_file_and_run_folder(ok_run):
     executed = nbformat.read(ok_run.run_dir / "ok_a.ipynb", as_version=4)
     assert executed.metadata.papermill.parameters == {
@@ -134,17 +137,20 @@ def test_ok_chain_injects_only_the_params_file_and_run_folder(ok_run):
     }
 
 
+@pytest.mark.slow  # notebook kernels
 def test_ok_chain_writes_the_effective_params(ok_run):
     effective = (ok_run.run_dir / "params.yaml").read_text(encoding="utf-8")
     assert str(ok_run.run_dir.parent) in effective  # run.runs_dir, made absolute
 
 
+@pytest.mark.slow  # notebook kernels
 def test_kernel_is_the_running_interpreter(ok_run):
     kernel = json.loads((ok_run.run_dir / "data" / "kernel.json").read_text())
     assert kernel["prefix"] == sys.prefix
     assert kernel["executable"] == sys.executable
 
 
+@pytest.mark.slow  # notebook kernels
 def test_ok_chain_records_a_complete_run(ok_run):
     record = json.loads((ok_run.run_dir / "run.json").read_text())
     assert record["status"] == "complete"
@@ -154,6 +160,7 @@ def test_ok_chain_records_a_complete_run(ok_run):
     assert record["started_at"] <= record["finished_at"]
 
 
+@pytest.mark.slow  # notebook kernels
 def test_run_index_shows_the_summary_numbers_and_links(ok_run):
     index = ok_run.run_dir / "index.html"
     text = page_text(index)
@@ -173,18 +180,21 @@ def test_run_index_shows_the_summary_numbers_and_links(ok_run):
         assert (index.parent / href).exists()
 
 
+@pytest.mark.slow  # notebook kernels
 def test_outside_text_from_the_summary_is_escaped(ok_run):
     html = (ok_run.run_dir / "index.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+@pytest.mark.slow  # notebook kernels
 def test_runs_index_links_the_run(ok_run):
     runs_index = ok_run.run_dir.parent / "index.html"
     assert f"{ok_run.run_id}/index.html" in page(runs_index).hrefs
     assert "complete" in page_text(runs_index)
 
 
+@pytest.mark.slow  # notebook kernels
 def test_notebook_html_hides_tagged_inputs_and_embeds_images(ok_run):
     html = (ok_run.run_dir / "ok_a.html").read_text(encoding="utf-8")
     assert "HIDDEN_PLUMBING_MARKER" not in html  # remove_input
@@ -204,6 +214,7 @@ def failed_run(tmp_path_factory):
     return info.value
 
 
+@pytest.mark.slow  # notebook kernels
 def test_failure_message_names_notebook_cell_and_error(failed_run):
     message = str(failed_run)
     assert "broken" in message
@@ -214,6 +225,7 @@ def test_failure_message_names_notebook_cell_and_error(failed_run):
     assert isinstance(failed_run, ChainError)
 
 
+@pytest.mark.slow  # notebook kernels
 def test_failure_stops_the_chain(failed_run):
     result = failed_run.result
     assert result.executed == ("ok_a", "broken")
@@ -222,6 +234,7 @@ def test_failure_stops_the_chain(failed_run):
     assert not (result.run_dir / "never_reached.txt").exists()
 
 
+@pytest.mark.slow  # notebook kernels
 def test_failure_still_renders_what_ran(failed_run):
     run_dir = failed_run.result.run_dir
     assert (run_dir / "ok_a.html").is_file()
@@ -231,6 +244,7 @@ def test_failure_still_renders_what_ran(failed_run):
     assert not (run_dir / "never_reached.html").exists()
 
 
+@pytest.mark.slow  # notebook kernels
 def test_failure_is_recorded_and_indexed(failed_run):
     run_dir = failed_run.result.run_dir
     record = json.loads((run_dir / "run.json").read_text())
@@ -247,6 +261,7 @@ def test_failure_is_recorded_and_indexed(failed_run):
 # ----------------------------------------------------------- selection, params
 
 
+@pytest.mark.slow  # notebook kernels
 def test_only_runs_the_named_notebooks(tmp_path):
     result = chain(write_params(tmp_path), ("ok_a", "ok_b"), only=["ok_b"])
     assert result.executed == ("ok_b",)
@@ -271,6 +286,7 @@ def test_bad_params_create_nothing(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow  # notebook kernels
 def test_runs_dir_argument_wins_over_params(tmp_path):
     result = chain(write_params(tmp_path / "p"), ("ok_b",), runs_dir=tmp_path / "elsewhere")
     assert result.run_dir.parent == tmp_path / "elsewhere"
@@ -288,6 +304,7 @@ def test_kernelspec_commands_that_run_this_interpreter():
     assert not _runs_this_interpreter("/usr/bin/elsewhere/python3")
 
 
+@pytest.mark.slow  # notebook kernels
 def test_a_foreign_python3_kernelspec_is_overridden_for_the_run(tmp_path, monkeypatch):
     foreign = tmp_path / "jupyter" / "kernels" / "python3"
     foreign.mkdir(parents=True)
@@ -332,6 +349,7 @@ def test_cli_usage_error_exits_2(capsys):
     assert info.value.code == 2
 
 
+@pytest.mark.slow  # notebook kernels
 def test_cli_runs_a_chain_and_prints_the_run_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(run_all, "NOTEBOOKS", ("ok_a", "ok_b"))
     monkeypatch.setattr(run_all, "DEFAULT_NOTEBOOKS_DIR", FIXTURES)
@@ -344,6 +362,7 @@ def test_cli_runs_a_chain_and_prints_the_run_folder(tmp_path, capsys, monkeypatc
     assert str(run_dirs[0]) in out and str(run_dirs[0] / "index.html") in out
 
 
+@pytest.mark.slow  # notebook kernels
 def test_cli_failing_chain_exits_1_naming_notebook_and_cell(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(run_all, "NOTEBOOKS", ("ok_b", "broken", "never_reached"))
     monkeypatch.setattr(run_all, "DEFAULT_NOTEBOOKS_DIR", FIXTURES)

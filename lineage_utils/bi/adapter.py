@@ -2,14 +2,16 @@
 
 A BI adapter crawls a workspace into a snapshot bundle and acts on one report at a
 time. Mode is registered here the same way any other tool would be; there is no
-plugin framework until a second tool exists (STYLE.md principle 14).
+plugin framework until a second tool exists (STYLE.md principle 15). An adapter's
+package calls :func:`register` when imported; this module imports none of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
+from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.errors import ParamsError
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ class ActionResult:
 
 
 class BIAdapter(Protocol):
-    def crawl(self, full: bool = False, progress: bool = False) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    def crawl(self, full: bool = False, progress: bool = False) -> tuple[dict[str, Any], CrawlStatus]:
         """The workspace as a raw snapshot bundle, and the crawl status (``crawl_status.json``)."""
         ...
 
@@ -41,14 +43,9 @@ class BIAdapter(Protocol):
     def delete(self, report: str) -> ActionResult: ...
 
 
-def _mode_api(params: Params) -> BIAdapter:
-    from lineage_utils.bi.mode.adapter import ModeAdapter
-
-    return ModeAdapter.from_params(params)
-
-
-ADAPTERS: dict[str, Callable[[Params], BIAdapter]] = {"mode_api": _mode_api}
-"""``bi.source`` -> a factory taking the run's params."""
+ADAPTERS: dict[str, Callable[[Params], BIAdapter]] = {}
+"""``bi.source`` -> a factory taking the run's params. Adapters register themselves
+when their package is imported (``lineage_utils.bi.mode`` registers ``mode_api``)."""
 
 
 def register(source: str, factory: Callable[[Params], BIAdapter]) -> None:
@@ -59,5 +56,5 @@ def adapter_for(params: Params) -> BIAdapter:
     source = params["bi.source"]
     if source not in ADAPTERS:
         raise ParamsError(f"params key 'bi.source': no BI adapter for {source!r} "
-                          f"(known: {', '.join(sorted(ADAPTERS))})")
+                          f"(known: {', '.join(sorted(ADAPTERS)) or 'none registered'})")
     return ADAPTERS[source](params)

@@ -23,7 +23,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from lineage_utils.atomic import write_text_atomic
+from lineage_utils.bi.hal import embedded, link, query_node_id, report_node_id, username_from_href
 from lineage_utils.errors import ArtifactError
+from lineage_utils.jsonio import read_json
 from lineage_utils.params import parse_datetime
 
 logger = logging.getLogger(__name__)
@@ -88,6 +91,10 @@ class BiReport:
     imported_datasets: tuple[str, ...]
 
     @property
+    def node_id(self) -> str:
+        return report_node_id(self.token)
+
+    @property
     def is_dataset(self) -> bool:
         return self.type == "DatasetReport"
 
@@ -105,7 +112,7 @@ class BiQuery:
 
     @property
     def node_id(self) -> str:
-        return f"mode.query.{self.report_token}.{self.token}"
+        return query_node_id(self.report_token, self.token)
 
 
 @dataclass(frozen=True)
@@ -135,24 +142,9 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _href(raw: Mapping[str, Any], name: str) -> str | None:
-    link = (raw.get("_links") or {}).get(name) or {}
-    return link.get("href") if isinstance(link, Mapping) else None
-
-
-def embedded(document: Any, key: str, origin: str) -> list[dict[str, Any]]:
-    """The HAL list ``_embedded.<key>`` of a response; an empty ``_embedded`` is an empty list."""
-    if not isinstance(document, Mapping) or not isinstance(document.get("_embedded"), Mapping):
-        raise ArtifactError(f"{origin}: expected a HAL document with '_embedded'")
-    items = document["_embedded"].get(key, [])
-    if not isinstance(items, list):
-        raise ArtifactError(f"{origin}: '_embedded.{key}' is not a list")
-    return items
-
-
 def _report(raw: Mapping[str, Any]) -> BiReport:
     token = str(raw["token"])
-    creator_href = _href(raw, "creator")
+    creator_href = link(raw, "creator")
     return BiReport(
         token=token,
         id=_opt_str(raw.get("id")),
@@ -170,8 +162,8 @@ def _report(raw: Mapping[str, Any]) -> BiReport:
         view_count=_count(raw.get("view_count")),
         schedules_count=_count(raw.get("schedules_count")),
         query_count=_count(raw.get("query_count")),
-        creator=creator_href.rstrip("/").rsplit("/", 1)[-1] if creator_href else None,
-        web_url=_href(raw, "web"),
+        creator=username_from_href(creator_href) if creator_href else None,
+        web_url=link(raw, "web"),
         imported_datasets=tuple(sorted(str(d["token"]) for d in raw.get("imported_datasets") or [] if d.get("token"))),
     )
 
@@ -238,46 +230,37 @@ def parse_bundle(bundle: Mapping[str, Any], origin: str = "bi_snapshot") -> BiSn
     )
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except OSError as exc:
-        raise ArtifactError(f"{path}: cannot be read: {exc}") from None
-
-
 def read_snapshot_dir(folder: Path | str) -> dict[str, Any]:
     """A snapshot folder (API layout) -> raw bundle. Missing pieces name the file."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ArtifactError(f"params key 'bi.snapshot_dir': folder not found: {folder}")
     meta_path = folder / "workspace.json"
-    meta = _read_json(meta_path) if meta_path.is_file() else {}
+    meta = read_json(meta_path) if meta_path.is_file() else {}
     spaces_path = folder / "spaces.json"
     if not spaces_path.is_file():
         raise ArtifactError(f"{spaces_path}: file not found (not a Mode snapshot folder?)")
-    spaces = embedded(_read_json(spaces_path), "spaces", str(spaces_path))
+    spaces = embedded(read_json(spaces_path), "spaces", strict=True, origin=str(spaces_path))
     reports: list[dict[str, Any]] = []
     for space in spaces:
         for listing in ("reports.json", "datasets.json"):
             path = folder / "spaces" / str(space["token"]) / listing
             if path.is_file():
-                for raw in embedded(_read_json(path), "reports", str(path)):
+                for raw in embedded(read_json(path), "reports", strict=True, origin=str(path)):
                     reports.append({**raw, "space_token": raw.get("space_token") or space["token"]})
     queries: dict[str, list[dict[str, Any]]] = {}
     for raw in reports:
         path = folder / "reports" / str(raw["token"]) / "queries.json"
         if not path.is_file():
             raise ArtifactError(f"{path}: file not found: the queries of report {raw['token']} are missing")
-        queries[str(raw["token"])] = embedded(_read_json(path), "queries", str(path))
+        queries[str(raw["token"])] = embedded(read_json(path), "queries", strict=True, origin=str(path))
     optional = {}
     for name, key in (("data_sources.json", "data_sources"), ("definitions.json", "definitions")):
         path = folder / name
-        optional[key] = embedded(_read_json(path), key, str(path)) if path.is_file() else []
+        optional[key] = embedded(read_json(path), key, strict=True, origin=str(path)) if path.is_file() else []
     users = {}
     for path in sorted((folder / "users").glob("*.json")):
-        raw = _read_json(path)
+        raw = read_json(path)
         users[str(raw.get("username") or path.stem)] = raw
     return {
         "format": BUNDLE_FORMAT,
@@ -305,8 +288,6 @@ def write_snapshot_dir(bundle: Mapping[str, Any], folder: Path | str) -> Path:
     ``datasets.json``; a report without a ``queries`` entry gets no queries file
     (``read_snapshot_dir`` then names it as missing). Files are written atomically.
     """
-    from lineage_utils.atomic import write_text_atomic
-
     folder = Path(folder)
     workspace = str(bundle.get("workspace") or "")
 

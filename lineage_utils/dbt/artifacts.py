@@ -7,8 +7,6 @@ nodes they test; ephemeral models keep no relation.
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import re
 from dataclasses import dataclass, field, replace
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from lineage_utils.errors import ArtifactError
+from lineage_utils.jsonio import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -92,27 +91,6 @@ class DbtProject:
 
     def models(self) -> list[DbtNode]:
         return [n for n in self.nodes.values() if n.kind == "model"]
-
-
-def read_json_artifact(path: Path) -> Any:
-    """Read a JSON (or .json.gz) artifact; malformed JSON names the file and position."""
-    path = Path(path)
-    if not path.is_file():
-        raise ArtifactError(f"{path}: file not found")
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                text = handle.read()
-        else:
-            text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise ArtifactError(f"{path}: cannot be read: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(
-            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno} (char {exc.pos}): {exc.msg}"
-        ) from None
 
 
 def manifest_version(manifest: Mapping[str, Any], path: Path) -> int:
@@ -284,7 +262,7 @@ def parse_run_results(data: Mapping[str, Any], path: Path) -> dict[str, RunResul
 
 def load_manifest(path: Path | str) -> DbtProject:
     path = Path(path)
-    data = read_json_artifact(path)
+    data = read_json(path)
     if not isinstance(data, Mapping):
         raise ArtifactError(f"{path}: expected a JSON object at the top level")
     return parse_manifest(data, path)
@@ -311,5 +289,5 @@ def load_project(target_dir: Path | str, param: str = "dbt.target_dir") -> DbtPr
     if results_path is None:
         logger.info("no run_results.json in %s: runtimes will be empty", target_dir)
         return project
-    data = read_json_artifact(results_path)
+    data = read_json(results_path)
     return replace(project, run_results=parse_run_results(data, results_path))

@@ -7,13 +7,14 @@ project's files, under a lock so two processes never build into one folder.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from filelock import FileLock
 
 from lineage_utils.errors import ArtifactError
 
@@ -77,8 +78,7 @@ def ensure_built(project_dir: Path | None, target_dir: Path | None, force: bool 
     if target_dir is None:
         raise ArtifactError("params key 'dbt.target_dir' is empty: where should dbt write its artifacts?")
     target_dir.mkdir(parents=True, exist_ok=True)
-    with open(target_dir / ".metapipeline-build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(target_dir / ".metapipeline-build.lock"):
         if not force and not is_stale(project_dir, target_dir):
             return False
         result = run_dbt(project_dir, target_dir, "build")

@@ -1,1 +1,6 @@
-"""The lineage side of lineage_utils (see the package docstring)."""
+"""The analyses, pure functions over the lineage graph.
+
+``graph`` builds the holistic graph (its attributes declared in ``schema``);
+``query_refs`` resolves BI SQL to dbt nodes; ``staleness`` judges reports;
+``orphans`` decides consumers and orphans; ``centrality`` ranks nodes.
+"""

@@ -15,6 +15,8 @@ from typing import Iterable, Literal, Mapping
 
 import networkx as nx
 
+from lineage_utils.lineage.schema import DBT_KINDS
+
 OrphanReason = Literal["no_downstream_consumer", "only_inactive_reports"]
 Keeper = Literal["active_report", "exposure", "config", "ambiguous_reference", "conditional_read", "dataset",
                  "unparsed_mention"]
@@ -145,10 +147,41 @@ def essential_keepers(graph: nx.DiGraph, consumers: Mapping[str, str]) -> dict[s
 def find_orphans(graph: nx.DiGraph, consumers: Mapping[str, str]) -> list[Orphan]:
     alive = alive_nodes(graph, consumers)
     dead_models = {n for n, k in graph.nodes(data="kind") if k == "model" and n not in alive}
-    orphans = []
-    for model in sorted(dead_models):
-        orphans.append(_orphan(graph, model, dead_models))
-    return orphans
+    return [_orphan(graph, model, dead_models) for model in sorted(dead_models)]
+
+
+def decide(graph: nx.DiGraph, protection: Protection) -> None:
+    """Store on every dbt node whether it is a consumer, an orphan, and what keeps it alive.
+
+    02_merge calls this once; later stages read the decision (``orphans_in``,
+    ``keepers_in``, ``orphan_ids``) instead of deciding again.
+    """
+    consumers = find_consumers(graph, protection)
+    alive = alive_nodes(graph, consumers)
+    keepers = essential_keepers(graph, consumers)
+    for node, attrs in graph.nodes(data=True):
+        if attrs.get("kind") not in DBT_KINDS:
+            continue
+        attrs["consumer"] = consumers.get(node)
+        attrs["orphan"] = attrs.get("kind") == "model" and node not in alive
+        attrs["kept_alive_by"] = list(keepers.get(node, ()))
+
+
+def orphan_ids(graph: nx.DiGraph) -> set[str]:
+    """The models 02_merge decided are orphans."""
+    return {n for n, attrs in graph.nodes(data=True) if attrs.get("orphan")}
+
+
+def orphans_in(graph: nx.DiGraph) -> list[Orphan]:
+    """The stored orphans as records, with their evidence."""
+    dead_models = orphan_ids(graph)
+    return [_orphan(graph, model, dead_models) for model in sorted(dead_models)]
+
+
+def keepers_in(graph: nx.DiGraph) -> dict[str, tuple[Keeper, ...]]:
+    """Live model -> the stored kinds of link it would be an orphan without (empty ones left out)."""
+    return {n: tuple(attrs["kept_alive_by"]) for n, attrs in sorted(graph.nodes(data=True))
+            if attrs.get("kind") == "model" and attrs.get("kept_alive_by")}
 
 
 def _orphan(graph: nx.DiGraph, model: str, dead_models: set[str]) -> Orphan:

@@ -17,6 +17,7 @@ for many queries (``lineage_utils.sql.batch``).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -30,11 +31,35 @@ from lineage_utils.sql import Extraction, Relation, RelationIndex, TableRead, di
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = [
-    "query_node_id", "report_token", "query_token", "data_source_id", "dialect", "template_path", "parsed",
-    "raw", "catalog", "db", "name", "conditional", "status", "candidates", "reason",
-    "query_name", "default_database", "template_note", "missing_definitions",
-]
+
+
+@dataclass(frozen=True)
+class QueryRef:
+    """One row of ``query_refs.parquet``: a reference (or the marker of an unparsed or read-nothing query)."""
+
+    query_node_id: str
+    report_token: str
+    query_token: str
+    data_source_id: str | None
+    dialect: str
+    template_path: str
+    parsed: bool
+    raw: str
+    catalog: str | None
+    db: str | None
+    name: str | None
+    conditional: bool
+    status: str | None  # RefStatus, or None for the marker row of a query that reads no table
+    candidates: list[str]
+    reason: str | None
+    query_name: str
+    default_database: str | None
+    template_note: str | None
+    missing_definitions: list[str]
+
+
+COLUMNS: list[str] = [f.name for f in fields(QueryRef)]
+"""The columns of ``query_refs``, from the record (rows are built as tuples in this order)."""
 PROBLEM_STATUSES = ("ambiguous", "external", "unparsed")
 NO_READS = "the query parses but reads no table"
 

@@ -7,6 +7,9 @@
 
 Only live (not archived) reports of type ``Report`` are judged: a dataset is kept
 alive by the reports that import it, an archived report is already archived.
+
+02_merge judges (``find_stale_reports``) and stores the verdicts on the report nodes;
+later stages read them back (``stale_reports_in``) and never judge again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Literal
 
-from lineage_utils.bi.snapshot import BiReport
+import networkx as nx
+
+from lineage_utils.bi.snapshot import BiReport, parse_timestamp
 
 StaleRule = Literal["last_run_too_old", "low_usage"]
 STALE_RULES: tuple[StaleRule, ...] = ("last_run_too_old", "low_usage")
@@ -106,4 +111,20 @@ def find_stale_reports(reports: Iterable[BiReport], rules: StalenessRules) -> li
                 runs_count=report.runs_count, view_count=report.view_count,
                 schedules_count=report.schedules_count, web_url=report.web_url,
             ))
+    return sorted(out, key=lambda s: s.token)
+
+
+def stale_reports_in(graph: nx.DiGraph) -> list[StaleReport]:
+    """The verdicts 02_merge stored on the report nodes, as records (never judged again)."""
+    out = []
+    for _, attrs in graph.nodes(data=True):
+        if attrs.get("kind") != "bi_report" or not attrs.get("stale"):
+            continue
+        out.append(StaleReport(
+            token=attrs["token"], name=attrs["name"], space_token=attrs.get("space_token"),
+            rules=tuple(attrs.get("stale_rules") or ()), evidence=attrs.get("stale_evidence") or "",
+            last_run_at=parse_timestamp(attrs.get("last_run_at")), created_at=parse_timestamp(attrs.get("created_at")),
+            runs_count=int(attrs.get("runs_count") or 0), view_count=int(attrs.get("view_count") or 0),
+            schedules_count=int(attrs.get("schedules_count") or 0), web_url=attrs.get("web_url"),
+        ))
     return sorted(out, key=lambda s: s.token)

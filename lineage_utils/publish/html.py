@@ -7,14 +7,13 @@ autoescaping (safety invariant 7). Every file is written atomically.
 
 Run folder contracts owned by this module:
 
-- ``run.json``: the run record (:class:`RunRecord`), the source of each run's status.
+- ``run.json``: the run record (``publish.record``), the source of each run's status.
 - ``index.html``: the run's page, built from ``run.json`` and ``data/summary.json``.
 - ``<runs_dir>/index.html``: every run, newest first.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
@@ -25,19 +24,18 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-import jinja2
 import nbformat
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
+from lineage_utils.atomic import write_text_atomic
+from lineage_utils.publish.record import RUN_RECORD, FailureInfo, read_run_record
+from lineage_utils.publish.templating import TEMPLATES_DIR, render
+
 logger = logging.getLogger(__name__)
 
-from lineage_utils.atomic import write_text_atomic
-
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 NOTEBOOK_TEMPLATE = "metapipeline_lab"
 
-RUN_RECORD = "run.json"
 RUN_INDEX = "index.html"
 SUMMARY = Path("data") / "summary.json"
 
@@ -46,99 +44,8 @@ REMOVE_INPUT_TAGS = frozenset({"remove_input", "parameters", "injected-parameter
 REMOVE_CELL_TAGS = frozenset({"remove_cell"})
 REMOVE_OUTPUT_TAGS = frozenset({"remove_output"})
 
-RunStatus = Literal["running", "complete", "failed", "interrupted", "unknown"]
-_STATUSES: frozenset[str] = frozenset({"running", "complete", "failed", "interrupted"})
 
 MISSING = "—"
-
-
-@dataclass(frozen=True)
-class FailureInfo:
-    """Where and how a notebook of the chain failed."""
-
-    notebook: str
-    cell: int | None  # 1-based position in the executed notebook, None if unknown
-    execution_count: int | None  # the "In [n]" shown next to the cell
-    label: str  # the cell's papermill_description, else its first line
-    ename: str
-    evalue: str
-
-    def cell_text(self) -> str:
-        """``cell 5 ('explode', In [4])``, or ``start-up`` when no cell ran into it."""
-        if self.cell is None:
-            return "start-up"
-        details = [f"'{self.label}'"] if self.label else []
-        if self.execution_count is not None:
-            details.append(f"In [{self.execution_count}]")
-        return f"cell {self.cell}" + (f" ({', '.join(details)})" if details else "")
-
-    def where(self) -> str:
-        """``02_merge, cell 5 ('explode', In [4])``."""
-        return f"{self.notebook}, {self.cell_text()}"
-
-    def error(self) -> str:
-        """``ValueError: boom``."""
-        return f"{self.ename}: {self.evalue}" if self.evalue else self.ename
-
-    def describe(self) -> str:
-        return f"{self.where()}: {self.error()}"
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """The content of ``runs/<run_id>/run.json``."""
-
-    run_id: str
-    started_at: str  # ISO 8601, UTC
-    finished_at: str | None
-    status: RunStatus
-    notebooks: tuple[str, ...]  # the notebooks this run was asked to execute, in order
-    executed: tuple[str, ...] = ()  # those that ran (the failed one included)
-    failed_notebook: str | None = None
-    failed_cell: int | None = None
-    failure: FailureInfo | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["notebooks"] = list(self.notebooks)
-        data["executed"] = list(self.executed)
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RunRecord:
-        failure = data.get("failure")
-        status = data.get("status")
-        return cls(
-            run_id=str(data["run_id"]),
-            started_at=str(data.get("started_at") or ""),
-            finished_at=data.get("finished_at"),
-            status=status if status in _STATUSES else "unknown",
-            notebooks=tuple(str(n) for n in data.get("notebooks") or ()),
-            executed=tuple(str(n) for n in data.get("executed") or ()),
-            failed_notebook=data.get("failed_notebook"),
-            failed_cell=data.get("failed_cell"),
-            failure=FailureInfo(**failure) if isinstance(failure, Mapping) else None,
-        )
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def write_run_record(run_dir: Path, record: RunRecord) -> None:
-    text = json.dumps(record.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
-    write_text_atomic(run_dir / RUN_RECORD, text + "\n")
-
-
-def read_run_record(run_dir: Path) -> RunRecord | None:
-    """The run's record, or None (logged) when it is missing or unreadable."""
-    path = run_dir / RUN_RECORD
-    try:
-        return RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        logger.warning("cannot read run record %s: %s", path, exc)
-        return None
 
 
 # ------------------------------------------------------------------ notebook -> HTML
@@ -285,15 +192,6 @@ def _href(relative: Path) -> str:
     return "/".join(quote(part) for part in relative.parts)
 
 
-def _jinja() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-
-
 def _notebook_rows(
     run_dir: Path, notebooks: Sequence[str], failed: FailureInfo | None
 ) -> list[dict[str, str | None]]:
@@ -349,7 +247,7 @@ def write_run_index(
     other_values = [
         (key, format_value(summary[key])) for key in sorted(summary) if key not in headline_keys
     ]
-    page = _jinja().get_template("run_index.html.j2").render(
+    page = render("run_index.html.j2",
         run_id=record.run_id if record else run_dir.name,
         status=status,
         started_at=record.started_at if record else None,
@@ -396,7 +294,7 @@ def write_runs_index(runs_dir: Path) -> Path:
             }
         )
     runs.sort(key=lambda run: run["sort_key"], reverse=True)
-    page = _jinja().get_template("runs_index.html.j2").render(
+    page = render("runs_index.html.j2",
         runs=runs, headline_labels=[h.label for h in HEADLINES]
     )
     path = runs_dir / RUN_INDEX

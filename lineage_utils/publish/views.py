@@ -1,22 +1,24 @@
 """What the notebooks display: tables, charts and the interactive lineage graph.
 
 Everything here returns something Jupyter renders (a DataFrame, or an object with
-``_repr_html_``). Outside text is escaped; charts are inline PNG or SVG, so the
-published HTML works offline.
+``_repr_html_``). Markup comes from the autoescaping templates in
+``templates/views/``, so outside text is escaped; charts are inline PNG or SVG, so
+the published HTML works offline.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
-import json
 from collections import Counter
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import networkx as nx
 import pandas as pd
 
+from lineage_utils.bi.status import CrawlStatus
+from lineage_utils.lineage.orphans import orphan_ids
+from lineage_utils.publish.templating import render
 from lineage_utils.run_folder import Run
 
 KIND_COLOURS = {
@@ -49,41 +51,35 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None) -> Html:
     shown = frame[columns] if columns else frame
     markup = shown.to_html(index=False, escape=True, na_rep="—", render_links=True, border=0,
                            classes="metapipeline-table")
-    style = ("<style>.metapipeline-table td,.metapipeline-table th{text-align:left!important;"
-             "vertical-align:top;padding:3px 8px}</style>")
-    return Html(style + markup)
+    return Html(render("views/table.html.j2", markup=markup))
 
 
-def crawl_status(status: Mapping[str, Any]) -> Html:
-    complete = bool(status.get("complete"))
-    colour = "#2e7d32" if complete else "#c62828"
-    head = "Crawl complete" if complete else "Crawl INCOMPLETE: deletion proposals are withheld"
-    problems = [(item.get("target", ""), item.get("reason", ""))
-                for item in list(status.get("errors") or []) + list(status.get("missing") or [])]
-    problems += [(item.get("target", ""), f"{item.get('kind', 'anomaly')}: {item.get('detail', '')}")
-                 for item in status.get("anomalies") or []]
-    rows = "".join(f"<li>{html.escape(str(target))}: {html.escape(str(reason))}</li>" for target, reason in problems)
-    notes = "".join(f"<li>{html.escape(str(item.get('target', '')))} (not affecting completeness): "
-                    f"{html.escape(str(item.get('reason', '')))}</li>" for item in status.get("warnings") or [])
-    origin = html.escape(f"{status.get('source')} {status.get('origin', '')}")
+def crawl_status(status: CrawlStatus) -> Html:
+    """Completeness first: what is missing and why, then where the crawl came from."""
     figures = ""
-    if "requests_made" in status:
-        figures = html.escape(
-            f"{status.get('reports', 0)} reports in {status.get('spaces', 0)} spaces; "
-            f"{status.get('requests_made', 0)} API requests ({status.get('retries', 0)} retries), "
-            f"{status.get('requests_saved', 0)} saved by the incremental crawl "
-            f"({status.get('reports_reused', 0)} reports unchanged)" + ("; full crawl" if status.get("full") else ""))
-        figures = f"<br>{figures}"
-    return Html(f'<div style="border-left:6px solid {colour};padding:6px 12px"><b>{head}</b>'
-                f"<br>source: {origin}{figures}<ul>{rows}{notes}</ul></div>")
+    if status.source == "mode_api":
+        figures = (f"{status.reports} reports in {status.spaces} spaces; {status.requests_made} API requests "
+                   f"({status.retries} retries), {status.requests_saved} saved by the incremental crawl "
+                   f"({status.reports_reused} reports unchanged)" + ("; full crawl" if status.full else ""))
+    return Html(render("views/crawl_status.html.j2", complete=status.complete, source=status.source,
+                       origin=status.origin, figures=figures, problems=status.problems, warnings=status.warnings))
+
+
+def reran(run: Run) -> Html | None:
+    """Which earlier stages were run again when the notebook opened its run, and why.
+
+    None (nothing displayed) when the run's earlier outputs could be used as they were.
+    """
+    return Html(render("views/reran.html.j2", reran=run.reran)) if run.reran else None
 
 
 def freshness(run: Run) -> pd.DataFrame:
-    status = run.read_json("crawl_status")
+    summary = run.read_json("summary")
+    status = CrawlStatus.from_dict(run.read_json("crawl_status"), origin=str(run.path("crawl_status")))
     reports = run.read_frame("reports")
     rows = [
-        ("dbt manifest generated", status.get("dbt_generated_at")),
-        ("BI snapshot captured", status.get("captured_at")),
+        ("dbt manifest generated", summary.get("dbt_generated_at")),
+        ("BI snapshot captured", status.captured_at),
         ("newest report run", reports["last_run_at"].max()),
         ("staleness judged at", run.params.now().isoformat()),
     ]
@@ -129,7 +125,7 @@ def png(figure: Any) -> Html:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode()
-    return Html(f'<img alt="chart" src="data:image/png;base64,{data}">')
+    return Html(render("views/png.html.j2", alt="chart", data=data))
 
 
 def priority_chart(priorities: pd.DataFrame, label_top: int = 8) -> Html:
@@ -204,13 +200,14 @@ def _tooltip(node: str, attrs: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def lineage_graph(graph: nx.DiGraph, orphans: set[str] | None = None, max_nodes: int = 600) -> Html:
+def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_nodes: int = 600) -> Html:
     """Inline SVG, layered left (sources) to right (reports). Click a node to light up its lineage.
 
-    Queries are folded into their reports; graphs bigger than ``max_nodes`` are cut down
-    to the neighbourhood of orphans and inactive reports.
+    Orphans are the ones 02_merge stored on the graph unless given. Queries are folded
+    into their reports; graphs bigger than ``max_nodes`` are cut down to the
+    neighbourhood of orphans and inactive reports.
     """
-    orphans = set(orphans or ())
+    orphans = set(orphan_ids(graph) if orphans is None else orphans)
     view = nx.DiGraph()
     for node, attrs in graph.nodes(data=True):
         if attrs.get("kind") != "bi_query":
@@ -229,54 +226,24 @@ def lineage_graph(graph: nx.DiGraph, orphans: set[str] | None = None, max_nodes:
     columns = _columns(view, _layers(view))
     x_gap, y_gap, pad = 190, 22, 30
     pos = {n: (pad + layer * x_gap, pad + i * y_gap) for layer, nodes in columns.items() for i, n in enumerate(nodes)}
-    width = pad * 2 + max(columns, default=0) * x_gap + 160
-    height = pad * 2 + max((len(v) for v in columns.values()), default=1) * y_gap
     index = {n: i for i, n in enumerate(view)}
-    dash = ' stroke-dasharray="4 3"'
-    edges_svg = "".join(
-        f'<line class="e" data-u="{index[u]}" data-v="{index[v]}" x1="{pos[u][0]}" y1="{pos[u][1]}" '
-        f'x2="{pos[v][0]}" y2="{pos[v][1]}"{dash if d.get("dashed") else ""}/>'
-        for u, v, d in view.edges(data=True)
-    )
-    nodes_svg = "".join(
-        f'<g class="n" data-i="{index[n]}" transform="translate({pos[n][0]},{pos[n][1]})">'
-        f'<title>{html.escape(_tooltip(n, a))}</title>'
-        f'<circle r="6" fill="{_colour(a, orphans, n)}"/>'
-        f'<text x="9" y="4">{html.escape(str(a.get("name") or n)[:28])}</text></g>'
-        for n, a in view.nodes(data=True)
-    )
-    adjacency = {"up": [[index[p] for p in view.predecessors(n)] for n in view],
-                 "down": [[index[s] for s in view.successors(n)] for n in view]}
-    data = json.dumps(adjacency).replace("<", "\\u003c")
-    uid = f"lg{abs(hash(tuple(view))) % 10**8}"
-    legend = " ".join(
-        f'<span style="color:{c}">&#9679;</span> {html.escape(k)}'
-        for k, c in {**{k: v for k, v in KIND_COLOURS.items() if k != "bi_query"}, **STATE_COLOURS}.items()
-    )
-    script = _GRAPH_JS.replace("UID", uid).replace("DATA", data)
-    return Html(
-        f'<div id="{uid}"><div style="font-size:12px">{legend} &mdash; dashed: ambiguous, conditional or '
-        f'unparsed read. Click a node to highlight its lineage; click again to clear.</div>'
-        f'<div style="overflow:auto;max-height:640px;border:1px solid #ddd">'
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="10" '
-        f'font-family="sans-serif"><style>.e{{stroke:#bbb;stroke-width:1}} .e.hi{{stroke:#d62728;stroke-width:2}}'
-        f' .n.dim{{opacity:.25}} .n{{cursor:pointer}}</style>{edges_svg}{nodes_svg}</svg></div>{script}</div>'
-    )
-
-
-_GRAPH_JS = """<script>(function(){var root=document.getElementById("UID");if(!root)return;
-var adj=DATA,sel=null;function walk(s,k){var seen={},st=[s];seen[s]=1;while(st.length){var n=st.pop();
-adj[k][n].forEach(function(m){if(!seen[m]){seen[m]=1;st.push(m);}});}return seen;}
-root.querySelectorAll(".n").forEach(function(g){g.addEventListener("click",function(){
-var i=+g.getAttribute("data-i");if(sel===i){sel=null;root.querySelectorAll(".dim,.hi").forEach(function(e){
-e.classList.remove("dim");e.classList.remove("hi");});return;}sel=i;var up=walk(i,"up"),dn=walk(i,"down");
-root.querySelectorAll(".n").forEach(function(o){var j=+o.getAttribute("data-i");
-o.classList.toggle("dim",!(up[j]||dn[j]));});root.querySelectorAll(".e").forEach(function(e){
-var u=+e.getAttribute("data-u"),v=+e.getAttribute("data-v");e.classList.toggle("hi",(up[u]&&up[v])||(dn[u]&&dn[v]));});});});})();</script>"""
+    edges = [{"u": index[u], "v": index[v], "x1": pos[u][0], "y1": pos[u][1], "x2": pos[v][0], "y2": pos[v][1],
+              "dashed": bool(d.get("dashed"))} for u, v, d in view.edges(data=True)]
+    nodes = [{"i": index[n], "x": pos[n][0], "y": pos[n][1], "tooltip": _tooltip(n, a),
+              "colour": _colour(a, orphans, n), "label": str(a.get("name") or n)[:28]}
+             for n, a in view.nodes(data=True)]
+    legend = [*((k, v) for k, v in KIND_COLOURS.items() if k != "bi_query"), *STATE_COLOURS.items()]
+    return Html(render(
+        "views/lineage_graph.html.j2", uid=f"lg{abs(hash(tuple(view))) % 10**8}", legend=legend, edges=edges,
+        nodes=nodes, width=pad * 2 + max(columns, default=0) * x_gap + 160,
+        height=pad * 2 + max((len(v) for v in columns.values()), default=1) * y_gap,
+        adjacency={"up": [[index[p] for p in view.predecessors(n)] for n in view],
+                   "down": [[index[s] for s in view.successors(n)] for n in view]},
+    ))
 
 
 def yaml_block(text: str) -> Html:
-    return Html(f"<pre style='max-height:420px;overflow:auto'>{html.escape(text)}</pre>")
+    return Html(render("views/yaml_block.html.j2", text=text))
 
 
 def cleanup_summary(result: Any) -> Html:
@@ -288,11 +255,11 @@ def cleanup_summary(result: Any) -> Html:
         ("exposures generated", len(result.exposures)),
         ("planned actions (dry run)", len(result.actions)),
     ]
-    table = pd.DataFrame(rows, columns=["what", "count"]).to_html(index=False)
-    note = f"<p><b>{html.escape(result.withheld)}</b></p>" if result.withheld else ""
-    return Html(note + table)
+    table = pd.DataFrame(rows, columns=["what", "count"]).to_html(index=False, escape=True)
+    return Html(render("views/cleanup_summary.html.j2", withheld=result.withheld, table=table))
 
 
-def actions_table(actions: list[Mapping[str, Any]]) -> pd.DataFrame:
+def actions_table(actions: Iterable[Any]) -> pd.DataFrame:
+    """The planned actions (``Action`` records), one row each."""
     columns = ["action", "target", "name", "mode", "result", "evidence"]
-    return pd.DataFrame([{c: a.get(c) for c in columns} for a in actions], columns=columns)
+    return pd.DataFrame([{c: getattr(a, c) for c in columns} for a in actions], columns=columns)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import sqlglot
 from sqlglot import exp
 
+from lineage_utils.errors import first_line
 from lineage_utils.sql.tables import (
     TableRead,
     UseContext,
@@ -270,9 +271,7 @@ def _brief(exc: BaseException) -> str:
         first = errors[0]
         description = str(first.get("description", "")).split(" <Token")[0]
         return f"{description} (line {first.get('line')}, col {first.get('col')})"[:200]
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return line[:200]
+    return first_line(exc)
 
 
 def _join(*parts: str | None) -> str:

@@ -36,6 +36,8 @@ from typing import Any, Literal
 import liquid
 from ruamel.yaml import YAML
 
+from lineage_utils.errors import first_line
+
 logger = logging.getLogger(__name__)
 
 TemplatePath = Literal["plain", "rendered", "fallback"]
@@ -116,8 +118,7 @@ def _parse_form_cached(form_yaml: str) -> tuple[dict[str, Any], str | None]:
     try:
         data = YAML(typ="safe", pure=True).load(form_yaml)
     except Exception as exc:  # noqa: BLE001 - any YAML problem is reported, not raised
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return {}, f"form YAML unreadable: {first_line}"
+        return {}, f"form YAML unreadable: {first_line(exc)}"
     if not isinstance(data, Mapping):
         return {}, "form YAML is not a mapping of parameters"
     defaults: dict[str, Any] = {}
@@ -334,7 +335,7 @@ def render_template(
     try:
         rendered = render_liquid(expanded, defaults)
     except Exception as exc:  # noqa: BLE001 - any Liquid failure means the fallback
-        reason = f"Liquid rendering failed ({type(exc).__name__}: {_first_line(exc)}); tags stripped"
+        reason = f"Liquid rendering failed ({type(exc).__name__}: {first_line(exc)}); tags stripped"
         logger.debug("template fallback: %s", reason)
         return Rendering(strip_template(expanded), (), "fallback", "; ".join([reason, *notes]), missing)
     if "{%" not in expanded:  # outputs only: no branch to take
@@ -354,11 +355,6 @@ def render_template(
         try:
             variants.append(render_liquid(variant, defaults))
         except Exception as exc:  # noqa: BLE001 - a variant that cannot render adds nothing
-            logger.debug("branch variant not rendered: %s", _first_line(exc))
+            logger.debug("branch variant not rendered: %s", first_line(exc))
     unique = tuple(v for v in dict.fromkeys(variants) if v != rendered)
     return Rendering(rendered, unique, "rendered", "; ".join(notes) or None, missing)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

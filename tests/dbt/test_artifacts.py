@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lineage_utils import records as frames
+from lineage_utils.dbt import frames
 from lineage_utils.dbt.artifacts import load_manifest, load_project
 from lineage_utils.errors import ArtifactError
 from lineage_utils.lineage.graph import add_dbt

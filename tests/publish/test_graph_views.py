@@ -1,31 +1,18 @@
-"""Lineage graph serialisation and what the notebooks display."""
+"""What the notebooks display of the lineage graph and its references."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import html
+import re
+
 import networkx as nx
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import pytest
 
 from lineage_utils import stages
+from lineage_utils.lineage.orphans import orphan_ids
 from lineage_utils.publish import views
-from lineage_utils.lineage.graph import from_node_link, to_node_link
-
-names = st.text(min_size=1, max_size=12)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(names, names), max_size=25), st.dictionaries(names, st.integers() | names, max_size=3))
-def test_node_link_round_trip(edges, attrs):
-    graph = nx.DiGraph()
-    graph.add_edges_from(edges, provenance="dbt")
-    for node in graph:
-        graph.nodes[node].update(attrs)
-    back = from_node_link(to_node_link(graph))
-    assert sorted(back.edges) == sorted(graph.edges)
-    assert all(back.nodes[n] == graph.nodes[n] for n in graph)
-    assert to_node_link(back) == to_node_link(graph)
 
 
 class _Scripts(HTMLParser):
@@ -49,12 +36,15 @@ def test_lineage_graph_escapes_outside_text():
     assert parser.scripts == 1  # only the graph's own inline script
 
 
-def test_lineage_graph_of_demo_marks_orphans(demo_run):
+@pytest.mark.slow
+def test_lineage_graph_of_demo_colours_every_stored_orphan(demo_run, demo_expected):
     graph = stages.load_graph(demo_run)
-    orphans = stages.orphan_ids(demo_run, graph)
-    markup = views.lineage_graph(graph, orphans)._repr_html_()
-    assert markup.count(views.STATE_COLOURS["orphan"]) >= len(orphans)
-    assert "bi_query" not in {graph.nodes[n]["kind"] for n in orphans}
+    orphans = orphan_ids(graph)
+    assert orphans == set(demo_expected["orphan_models"])
+    markup = views.lineage_graph(graph)._repr_html_()
+    drawn = dict(re.findall(r'<title>([^\n<]+)\n.*?</title><circle r="6" fill="(#[0-9a-f]+)"/>', markup, re.S))
+    coloured = {html.unescape(n) for n, colour in drawn.items() if colour == views.STATE_COLOURS["orphan"]}
+    assert coloured == orphans
 
 
 def test_lineage_graph_cuts_big_graphs_down():
@@ -67,7 +57,19 @@ def test_lineage_graph_cuts_big_graphs_down():
     assert markup.count('class="n"') <= 100
 
 
+@pytest.mark.slow
 def test_common_causes_group_by_schema(demo_run):
     causes = views.common_causes(demo_run.read_frame("query_refs"))
     assert causes["references"].is_monotonic_decreasing
     assert any("information_schema" in c for c in causes["cause"])
+
+
+def test_reran_note_names_each_stage_and_why(tmp_path):
+    from lineage_utils.params import build_params
+    from lineage_utils.run_folder import Run
+
+    run = Run(run_dir=tmp_path, params=build_params({}, tmp_path),
+              reran=(("02_merge", "lineage.json was made under other params (x: '<b>' -> 1)"),))
+    markup = views.reran(run)._repr_html_()
+    assert "02_merge" in markup and "&lt;b&gt;" in markup and "<b>'" not in markup
+    assert views.reran(Run(run_dir=tmp_path, params=run.params)) is None  # nothing shown

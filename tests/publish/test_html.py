@@ -11,15 +11,13 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from lineage_utils.publish.html import (
-    FailureInfo,
-    RunRecord,
     find_external_resources,
     format_value,
     render_notebook,
     write_run_index,
-    write_run_record,
     write_runs_index,
 )
+from lineage_utils.publish.record import FailureInfo, RunRecord, write_run_record
 
 PNG_1PX = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

@@ -14,10 +14,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from lineage_utils.atomic import write_text_atomic
-from lineage_utils.bi.adapter import ActionKind, ActionResult
+from lineage_utils.bi.adapter import ActionKind, ActionResult, register
+from lineage_utils.bi.hal import report_node_id
+from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.errors import ArtifactError, BIApiError
 from lineage_utils.bi.mode.client import ModeClient
 from lineage_utils.bi.mode.crawl import carry_forward, crawl_workspace
@@ -72,19 +74,19 @@ class ModeAdapter:
                    include_personal=params["bi.include_personal_spaces"])
 
     # -- crawl ------------------------------------------------------------------------
-    def crawl(self, full: bool = False, progress: bool = False) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    def crawl(self, full: bool = False, progress: bool = False) -> tuple[dict[str, Any], CrawlStatus]:
         path = state_path(self.state_dir, self.client.workspace) if self.state_dir else None
         previous = load_state(path) if path else None
         bundle, status = crawl_workspace(self.client, previous, full=full, workers=self.workers, progress=progress,
                                          include_personal=self.include_personal)
         if path:
             write_text_atomic(path, json.dumps(carry_forward(bundle, previous, status), sort_keys=True) + "\n")
-        return bundle, status.to_dict()
+        return bundle, status
 
     # -- actions ----------------------------------------------------------------------
     def _result(self, report: str, action: ActionKind, result: str, detail: str) -> ActionResult:
         logger.info("Mode %s %s: %s (%s)", action, report, result, detail)
-        return ActionResult(target=f"mode.report.{report}", action=action, result=result,  # type: ignore[arg-type]
+        return ActionResult(target=report_node_id(report), action=action, result=result,  # type: ignore[arg-type]
                             detail=detail)
 
     def _set_archived(self, report: str, archived: bool) -> ActionResult:
@@ -119,3 +121,6 @@ class ModeAdapter:
                 return self._result(report, "delete", "noop", "already gone (404)")
             return self._result(report, "delete", "failed", str(exc))
         return self._result(report, "delete", "done", "deleted")
+
+
+register("mode_api", ModeAdapter.from_params)

@@ -27,14 +27,16 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Literal, Mapping
+from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import tenacity
 from requests.adapters import HTTPAdapter
 
+from lineage_utils.bi.hal import embedded, link, username_from_href
+from lineage_utils.bi.status import Anomaly
 from lineage_utils.errors import BIApiError
 
 logger = logging.getLogger(__name__)
@@ -42,22 +44,6 @@ logger = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_PAGES = 100_000
 """A listing longer than this is stopped and recorded (no Mode listing comes near it)."""
-
-AnomalyKind = Literal["repeated_page", "total_count_mismatch", "too_many_pages"]
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """Something a listing did that the API's documentation does not explain.
-
-    ``incomplete`` says whether items may have been missed because of it.
-    """
-
-    kind: AnomalyKind
-    target: str
-    detail: str
-    incomplete: bool
-
 
 class RateLimiter:
     """A thread-safe token bucket: at most ``rate`` acquisitions per second, ``burst`` at once.
@@ -99,24 +85,6 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def embedded(document: Any, key: str) -> list[dict[str, Any]]:
-    """The HAL list ``_embedded.<key>``; a missing ``_embedded`` or key is an empty list."""
-    if not isinstance(document, Mapping):
-        return []
-    items = (document.get("_embedded") or {}).get(key) or []
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
-
-
-def link(document: Any, name: str) -> str | None:
-    """The href of ``_links.<name>``, or None (templated links are returned as they are)."""
-    if not isinstance(document, Mapping):
-        return None
-    value = (document.get("_links") or {}).get(name)
-    if isinstance(value, Mapping) and value.get("href"):
-        return str(value["href"])
-    return None
-
-
 def _retry_after(value: str | None) -> float | None:
     """``Retry-After`` as seconds: delta-seconds (fractions accepted) or an HTTP date."""
     if not value:
@@ -132,6 +100,16 @@ def _retry_after(value: str | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way worth another: the reason, HTTP status and Retry-After."""
+
+    def __init__(self, reason: str, status: int | None, retry_after: float | None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
 
 
 def _item_key(item: Mapping[str, Any]) -> str:
@@ -225,43 +203,62 @@ class ModeClient:
 
     def _request(self, method: str, href: str, *, params: Mapping[str, Any] | None = None,
                  target: str = "") -> requests.Response:
-        """One API call with auth, timeout, rate limit and retries; failures -> BIApiError."""
+        """One API call with auth, timeout, rate limit and retries; failures -> BIApiError.
+
+        Retries (tenacity) cover 429, 5xx, dropped connections and timeouts: each waits
+        the server's ``Retry-After`` (capped at ``retry_after_max``) or an exponential
+        backoff with jitter, is logged with credentials redacted, and takes a new slot
+        from the rate limiter. Other 4xx fail at once.
+        """
         url = self.url(href)
         endpoint = f"{method} {urlsplit(url).path}"
         target = target or urlsplit(url).path
-        attempt = 0
-        while True:
+
+        def attempt() -> requests.Response:
             self.limiter.acquire()
             with self._lock:
                 self._requests += 1
             try:
                 response = self._session.request(method, url, params=params, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                reason = f"{type(exc).__name__}: {redact(str(exc), self._secrets)}"
-                status: int | None = None
-                wait = None
-            else:
-                if response.status_code < 400:
-                    return response
-                status = response.status_code
-                reason = f"HTTP {status}: {redact(response.text[:300], self._secrets).strip()}"
-                if status not in RETRY_STATUSES:
-                    raise BIApiError(f"Mode API {endpoint} ({target}): {reason}", status=status,
-                                     endpoint=endpoint, target=target)
-                wait = _retry_after(response.headers.get("Retry-After"))
-                if wait is not None:
-                    wait = min(wait, self.retry_after_max)
-            if attempt >= self.max_retries:
-                raise BIApiError(f"Mode API {endpoint} ({target}): gave up after {attempt + 1} attempts; last: "
-                                 f"{reason}", status=status, endpoint=endpoint, target=target, retried=attempt > 0)
-            if wait is None:
-                wait = min(self.backoff_max, self.backoff * 2 ** attempt * (1 + random.random()))
-            attempt += 1
+                raise _Retryable(f"{type(exc).__name__}: {redact(str(exc), self._secrets)}", None, None) from None
+            if response.status_code < 400:
+                return response
+            status = response.status_code
+            reason = f"HTTP {status}: {redact(response.text[:300], self._secrets).strip()}"
+            if status not in RETRY_STATUSES:
+                raise BIApiError(f"Mode API {endpoint} ({target}): {reason}", status=status,
+                                 endpoint=endpoint, target=target)
+            raise _Retryable(reason, status, _retry_after(response.headers.get("Retry-After")))
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome else None
             with self._lock:
                 self._retries += 1
-            logger.warning("Mode API %s (%s): %s; retry %d of %d in %.2fs", endpoint, target, reason, attempt,
-                           self.max_retries, wait)
-            time.sleep(wait)
+            logger.warning("Mode API %s (%s): %s; retry %d of %d in %.2fs", endpoint, target,
+                           getattr(failure, "reason", failure), state.attempt_number, self.max_retries,
+                           state.upcoming_sleep)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            wait=self._wait, before_sleep=log_retry, sleep=time.sleep, reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Retryable as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise BIApiError(f"Mode API {endpoint} ({target}): gave up after {attempts} attempts; last: "
+                             f"{exc.reason}", status=exc.status, endpoint=endpoint, target=target,
+                             retried=attempts > 1) from None
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        """Seconds before the next attempt: ``Retry-After`` (capped), else backoff with jitter."""
+        failure = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(failure, "retry_after", None)
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_max)
+        return min(self.backoff_max, self.backoff * 2 ** (state.attempt_number - 1) * (1 + random.random()))
 
     def _json(self, method: str, href: str, *, params: Mapping[str, Any] | None = None,
               target: str = "") -> Any:
@@ -368,7 +365,7 @@ class ModeClient:
 
     def user(self, href: str) -> dict[str, Any]:
         """A user by its link (``report._links.creator.href``, ``/api/{username}``)."""
-        return self._json("GET", href, target=f"user {href.rstrip('/').rsplit('/', 1)[-1]}")
+        return self._json("GET", href, target=f"user {username_from_href(href)}")
 
     def archive(self, report: str) -> dict[str, Any]:
         """``PATCH .../reports/{report}/archive``: returns the report."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
@@ -31,48 +30,14 @@ from tqdm import tqdm
 
 from lineage_utils.bi.snapshot import BUNDLE_FORMAT, BUNDLE_VERSION
 from lineage_utils.errors import BIApiError
-from lineage_utils.bi.mode.client import ModeClient, link
+from lineage_utils.bi.hal import link, username_from_href
+from lineage_utils.bi.status import CrawlError, CrawlStatus
+from lineage_utils.bi.mode.client import ModeClient
 
 logger = logging.getLogger(__name__)
 
 CHANGE_FIELDS = ("updated_at", "last_saved_at", "edited_at")
 """A report whose fields here are unchanged keeps its previous queries."""
-
-
-@dataclass(frozen=True)
-class CrawlError:
-    """One thing the crawl could not fetch: a report or space token, or an endpoint."""
-
-    target: str
-    reason: str
-    status: int | None
-
-
-@dataclass(frozen=True)
-class CrawlStatus:
-    """What ``crawl_status.json`` says about a crawl (``to_dict`` writes it)."""
-
-    complete: bool
-    source: str
-    origin: str
-    workspace: str
-    captured_at: str
-    full: bool
-    errors: tuple[CrawlError, ...]
-    missing: tuple[CrawlError, ...]
-    warnings: tuple[CrawlError, ...]
-    anomalies: tuple[dict[str, Any], ...]
-    requests_made: int
-    requests_saved: int
-    retries: int
-    spaces: int
-    reports: int
-    reports_fetched: int
-    reports_reused: int
-    reused_after_error: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _error(target: str, exc: BIApiError) -> CrawlError:
@@ -100,10 +65,6 @@ def _run_pool(workers: int, items: list[Any], task: Callable[[Any], Any], bar: t
 
 def _unchanged(raw: Mapping[str, Any], before: Mapping[str, Any] | None) -> bool:
     return before is not None and all(raw.get(f) == before.get(f) for f in CHANGE_FIELDS)
-
-
-def _username(href: str) -> str:
-    return href.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _list_space(client: ModeClient, space_token: str) -> list[dict[str, Any]]:
@@ -188,15 +149,15 @@ def crawl_workspace(client: ModeClient, previous: Mapping[str, Any] | None = Non
     users: dict[str, Any] = {}
     to_fetch_users = []
     for href in creators:
-        if _username(href) in prev_users:
-            users[_username(href)] = prev_users[_username(href)]
+        if username_from_href(href) in prev_users:
+            users[username_from_href(href)] = prev_users[username_from_href(href)]
         else:
             to_fetch_users.append(href)
     for href, result in _run_pool(workers, to_fetch_users, client.user, _bar(0, "users", False)):
         if isinstance(result, BIApiError):
-            warnings.append(_error(f"user {_username(href)}", result))
+            warnings.append(_error(f"user {username_from_href(href)}", result))
         else:
-            users[str(result.get("username") or _username(href))] = result
+            users[str(result.get("username") or username_from_href(href))] = result
 
     anomalies = client.anomalies[anomalies_before:]
     bundle = {
@@ -208,7 +169,7 @@ def crawl_workspace(client: ModeClient, previous: Mapping[str, Any] | None = Non
         complete=not errors and not any(a.incomplete for a in anomalies),
         source="mode_api", origin=client.host, workspace=client.workspace, captured_at=captured_at, full=base is None,
         errors=tuple(errors), missing=tuple(missing), warnings=tuple(warnings),
-        anomalies=tuple(asdict(a) for a in anomalies),
+        anomalies=tuple(anomalies),
         requests_made=client.requests_made - requests_before,
         requests_saved=reused + (len(creators) - len(to_fetch_users)),
         retries=client.retries - retries_before, spaces=len(spaces), reports=len(reports),

@@ -125,7 +125,7 @@ def test_a_looping_listing_makes_the_crawl_incomplete(mode_standin):
     bundle, status = crawl(mode_standin)
     assert not status.complete and status.errors == ()
     (anomaly,) = status.anomalies
-    assert anomaly["kind"] == "repeated_page" and COMMERCE in anomaly["target"]
+    assert anomaly.kind == "repeated_page" and COMMERCE in anomaly.target
     assert sum(r["space_token"] == COMMERCE for r in bundle["reports"]) == 3 + 1  # page 1 + the dataset
 
 
@@ -225,7 +225,7 @@ def test_adapter_keeps_the_previous_crawl_for_the_next(mode_standin, tmp_path):
     path = state_path(tmp_path / "state", "metapipeline-demo")
     assert json.loads(path.read_text())["workspace"] == "metapipeline-demo"
     _, status = mode.crawl()
-    assert status["reports_fetched"] == 0 and status["requests_saved"] == DEMO_REPORTS + DEMO_USERS
+    assert status.reports_fetched == 0 and status.requests_saved == DEMO_REPORTS + DEMO_USERS
     text = path.read_text()
     assert MODE_TOKEN not in text and MODE_SECRET not in text
 

@@ -1,0 +1,113 @@
+"""The HTTP side of the Mode stand-in: one request handler and the request log record.
+
+``ModeHandler`` checks HTTP basic auth, applies scripted faults (dropped connections,
+statuses) and the per-user rate limit (429 with ``Retry-After``), then asks the
+stand-in's ``respond`` for the documented answer and sends it as HAL JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+logger = logging.getLogger("lineage_utils.testing.mode_standin")
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: str
+    status: int  # 0: the connection was dropped
+
+
+def error(status: int, ident: str, message: str) -> tuple[int, Any]:
+    return status, {"id": ident, "message": message}
+
+
+class ModeHandler(BaseHTTPRequestHandler):
+    """One request: auth, scripted faults, the rate limit, then ``standin.respond``."""
+
+    standin: Any  # the ModeStandIn serving (set on a subclass per server)
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out as two writes: without this, Nagle's algorithm and the
+        # client's delayed ACK stall every response by tens of milliseconds
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        logger.debug("stand-in: " + format, *args)
+
+    def _user(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        standin = self.standin
+        ok = secrets.compare_digest(user, standin.token) and secrets.compare_digest(password, standin.secret)
+        return user if ok else None
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = b"" if body is None else json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/hal+json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if self.standin.rate_limit:
+            self.send_header("X-RateLimit-Limit", str(self.standin.rate_limit))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self) -> None:
+        standin = self.standin
+        split = urlsplit(self.path)
+
+        def record(status: int) -> None:
+            standin.log.append(LoggedRequest(self.command, split.path, split.query, status))
+
+        if int(self.headers.get("Content-Length") or 0):
+            self.rfile.read(int(self.headers["Content-Length"]))
+        if standin.latency:
+            time.sleep(standin.latency)
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        fault = standin._take_fault(split.path)
+        with standin._lock:
+            if fault is not None and fault.kind == "drop":
+                record(0)
+                self.close_connection = True
+                return
+        user = self._user()
+        if user is None:
+            status, body, headers = 401, {"id": "unauthorized", "message": "bad API token or secret"}, {}
+        elif (wait := standin._rate_wait(user)) > 0:
+            status, body = error(429, "rate_limited", "too many requests")
+            headers = {"Retry-After": str(math.ceil(wait))}
+        elif fault is not None:
+            ident = {429: "rate_limited", 503: "service_unavailable"}.get(fault.status, "internal_server_error")
+            status, body = error(fault.status, ident, "scripted fault")
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        else:
+            status, body = standin.respond(self.command, split.path, query)
+            headers = {}
+        with standin._lock:
+            record(status)
+        self._send(status, body, headers)
+
+    do_GET = do_PATCH = do_DELETE = _handle
