@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import networkx as nx
 
-from lineage_utils.lineage.orphans import Protection, essential_keepers, find_consumers, find_orphans
+from lineage_utils.lineage.orphans import (
+    Protection,
+    decide,
+    essential_keepers,
+    find_consumers,
+    find_orphans,
+    keepers_in,
+    orphan_ids,
+    orphans_in,
+)
 
 
 def model(graph, uid, **attrs):
@@ -117,3 +126,18 @@ def test_dataset_imported_by_active_report_keeps_model_alive():
     g.add_edge("mode.report.ds", "mode.report.r1", provenance="dataset")
     assert orphans_of(g) == {}
     assert "dataset" in essential_keepers(g, find_consumers(g, Protection()))["m.a"]
+
+
+def test_the_stored_decision_reads_back_as_deciding_gave_it():
+    g = nx.DiGraph()
+    chain(g, "m.src", "m.live", "m.dead")
+    model(g, "m.cond")
+    report(g, "r1")
+    read(g, "m.live", "r1")
+    read(g, "m.cond", "r1", conditional=True)
+    decide(g, Protection())
+    assert orphan_ids(g) == {"m.dead"} and g.nodes["m.live"]["orphan"] is False
+    assert orphans_in(g) == find_orphans(g, find_consumers(g, Protection()))
+    assert keepers_in(g) == {m: k for m, k in essential_keepers(g, find_consumers(g, Protection())).items() if k}
+    assert keepers_in(g)["m.cond"] == ("active_report", "conditional_read")
+    assert g.nodes["m.src"]["consumer"] is None and g.nodes["m.dead"]["kept_alive_by"] == []

@@ -53,3 +53,19 @@ def test_thresholds_come_from_params():
 def test_evidence_shows_figures():
     stale = find_stale_reports([report(runs=2, views=3, created_days=90)], RULES)[0]
     assert "2 runs and 3 views" in stale.evidence and "< 5 runs" in stale.evidence
+
+
+def test_verdicts_stored_on_the_graph_read_back_unchanged():
+    import pandas as pd
+
+    from lineage_utils.lineage.graph import build_lineage
+    from lineage_utils.lineage.staleness import stale_reports_in
+
+    reports = [report("r1", last_run_days=300.0), report("r2", runs=1, views=1), report("r3")]
+    stale = find_stale_reports(reports, RULES)
+    empty = pd.DataFrame(columns=["unique_id", "kind", "meta", "fqn"])
+    graph = build_lineage(empty, pd.DataFrame(columns=["source", "target", "provenance"]), reports, [], stale,
+                          pd.DataFrame(columns=["status", "candidates", "query_node_id", "raw", "conditional"]))
+    assert [s.token for s in stale] == ["r1", "r2"]
+    assert stale_reports_in(graph) == stale
+    assert graph.nodes["mode.report.r3"]["active"] and not graph.nodes["mode.report.r1"]["active"]
