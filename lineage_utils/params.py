@@ -33,6 +33,8 @@ class ParamSpec:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
+    minimum: float | None = None  # numbers below are refused (int and float kinds)
+    maximum: float | None = None
 
 
 SCHEMA: tuple[ParamSpec, ...] = (
@@ -47,21 +49,24 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("bi.token_env", "str", "MODE_API_TOKEN", "Name of the environment variable holding the Mode API token."),
     ParamSpec("bi.secret_env", "str", "MODE_API_SECRET", "Name of the environment variable holding the Mode API secret."),
     ParamSpec("bi.include_personal_spaces", "bool", True, "Crawl members' personal spaces too (`filter=all`)."),
-    ParamSpec("bi.rate_limit", "float", 4.0, "Client-side limit on Mode API requests per second (Mode publishes about 4/s)."),
-    ParamSpec("bi.workers", "int", 8, "Concurrent Mode API requests (a thread pool), still under bi.rate_limit."),
-    ParamSpec("bi.timeout", "float", 30.0, "Seconds before one Mode API request times out."),
-    ParamSpec("bi.max_retries", "int", 5, "Retries of one request on 429, 5xx and connection errors before giving up."),
+    ParamSpec("bi.rate_limit", "float", 4.0, "Client-side limit on Mode API requests per second (Mode publishes about 4/s).", minimum=0.01),
+    ParamSpec("bi.workers", "int", 8, "Concurrent Mode API requests (a thread pool), still under bi.rate_limit.", minimum=1, maximum=64),
+    ParamSpec("bi.timeout", "float", 30.0, "Seconds before one Mode API request times out.", minimum=0.1),
+    ParamSpec("bi.max_retries", "int", 5, "Retries of one request on 429, 5xx and connection errors before giving up.", minimum=0, maximum=100),
+    ParamSpec("bi.max_retries_rate_limited", "int", 12, "Retries of one request answered 429 (rate limited): a budget of its own, larger than bi.max_retries.", minimum=0, maximum=1000),
+    ParamSpec("bi.retry_after_cap", "float", 120.0, "Longest `Retry-After` (seconds) slept on; a longer one is logged as a warning and capped.", minimum=0),
+    ParamSpec("bi.max_pages", "int", 10000, "Most pages one listing is followed for when it gives no `total_count`; beyond it the crawl ends incomplete.", minimum=1),
     ParamSpec("bi.full_crawl", "bool", False, "Ignore the previous crawl and fetch every report's queries again."),
     ParamSpec("bi.state_dir", "path", "../.cache/bi", "Where the previous crawl is kept for incremental crawls."),
     ParamSpec("bi.data_sources", "mapping", {}, "Per Mode data source (id or name): `dialect`, `search_path` (list of schemas), `default_database`."),
     ParamSpec("sql.dialects", "mapping", {}, "Overrides of the Mode adapter -> sqlglot dialect map, e.g. {'jdbc:postgresql': 'duckdb'}."),
     ParamSpec("sql.cache_dir", "path", "../.cache/sql", "Cache of parsed queries by (SQL hash, dialect, defaults): a re-run parses only new or changed SQL."),
-    ParamSpec("sql.workers", "int", 2, "Processes that parse queries when there are many (1 = in-process)."),
+    ParamSpec("sql.workers", "int", 2, "Processes that parse queries when there are many (1 = in-process).", minimum=1, maximum=256),
     ParamSpec("staleness.now", "datetime", "", "The moment staleness is judged at (ISO 8601); empty means the current time."),
-    ParamSpec("staleness.last_run_days", "int", 100, "A report last run more than this many days ago is stale."),
-    ParamSpec("staleness.low_usage_runs", "int", 5, "Low usage: fewer runs than this ..."),
-    ParamSpec("staleness.low_usage_views", "int", 5, "... and fewer views than this ..."),
-    ParamSpec("staleness.low_usage_min_age_days", "int", 60, "... and created more than this many days ago."),
+    ParamSpec("staleness.last_run_days", "int", 100, "A report last run more than this many days ago is stale.", minimum=0),
+    ParamSpec("staleness.low_usage_runs", "int", 5, "Low usage: fewer runs than this ...", minimum=0),
+    ParamSpec("staleness.low_usage_views", "int", 5, "... and fewer views than this ...", minimum=0),
+    ParamSpec("staleness.low_usage_min_age_days", "int", 60, "... and created more than this many days ago.", minimum=0),
     ParamSpec("protection.tags", "list", ["keep"], "dbt tags that make a node a consumer (never an orphan)."),
     ParamSpec("protection.meta_keys", "list", ["keep"], "dbt `meta` keys whose truthy value makes a node a consumer."),
     ParamSpec("protection.access_public", "bool", True, "Models with `access: public` are consumers."),
@@ -145,6 +150,14 @@ def _to_number(cast: Callable[[Any], Any], value: Any, key: str) -> Any:
         raise ParamsError(f"params key '{key}': expected {cast.__name__}, got {value!r}") from None
 
 
+def _in_range(spec: ParamSpec, number: Any) -> Any:
+    if spec.minimum is not None and number < spec.minimum:
+        raise ParamsError(f"params key '{spec.key}': {number!r} is below the minimum {spec.minimum:g}")
+    if spec.maximum is not None and number > spec.maximum:
+        raise ParamsError(f"params key '{spec.key}': {number!r} is above the maximum {spec.maximum:g}")
+    return number
+
+
 def parse_datetime(value: str) -> datetime:
     """ISO 8601 (with `Z` or an offset; naive means UTC) to an aware UTC datetime."""
     moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -157,10 +170,8 @@ def _coerce(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
     key = spec.key
     if spec.kind == "bool":
         return _to_bool(value, key)
-    if spec.kind == "int":
-        return _to_number(int, value, key)
-    if spec.kind == "float":
-        return _to_number(float, value, key)
+    if spec.kind in ("int", "float"):
+        return _in_range(spec, _to_number(int if spec.kind == "int" else float, value, key))
     if spec.kind == "list":
         if value is None:
             return []
@@ -313,6 +324,10 @@ def params_table_markdown() -> str:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for spec in SCHEMA:
         kind = f"one of {', '.join(spec.choices)}" if spec.kind == "choice" else spec.kind
+        if spec.minimum is not None or spec.maximum is not None:
+            low = "" if spec.minimum is None else f"{spec.minimum:g}"
+            high = "" if spec.maximum is None else f"{spec.maximum:g}"
+            kind += f" {low}..{high}"
         default = spec.default if spec.default not in ("", [], {}) else "—"
         rows.append(f"| `{spec.key}` | {kind} | `{default}` | {spec.help} |")
     return "\n".join(rows)
