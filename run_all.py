@@ -4,8 +4,17 @@
     python run_all.py --params params/default.yaml --set staleness.last_run_days=90
 
 Each run goes to ``<runs_dir>/<run_id>/`` (executed notebooks, HTML, data, index.html);
-``<runs_dir>/index.html`` lists all runs. Exit status: 0 done, 1 failed (the message
-names the params key, or the notebook and cell), 2 bad command line.
+``<runs_dir>/index.html`` lists all runs.
+
+Exit status (for schedulers):
+
+    0    done: every notebook ran and the BI crawl was complete
+    1    failed: the message names the params key, or the notebook and cell
+    2    bad command line
+    3    done, but the BI crawl was incomplete: deletion proposals were withheld (or,
+         with cleanup.allow_incomplete, proposed anyway); stderr says
+         "crawl incomplete: deletions withheld" and lists the problems
+    130  interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -17,16 +26,32 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lineage_utils.errors import MetapipelineError
+from lineage_utils.publish.record import CrawlOutcome, crawl_message
 from lineage_utils.runner import NOTEBOOKS, run_chain
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_NOTEBOOKS_DIR = HERE / "notebooks"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2  # argparse's own
+EXIT_CRAWL_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_STATUS_HELP = f"""exit status:
+  {EXIT_OK}    done: every notebook ran and the BI crawl was complete
+  {EXIT_FAILED}    failed: the message names the params key, or the notebook and cell
+  {EXIT_USAGE}    bad command line
+  {EXIT_CRAWL_INCOMPLETE}    done, but the BI crawl was incomplete: deletions withheld (see stderr)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="run_all.py",
         description="Run the notebook chain (" + ", ".join(NOTEBOOKS) + ") into a new run folder.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--params",
@@ -87,6 +112,16 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("papermill").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+def crawl_report(crawl: CrawlOutcome, run_dir: Path) -> str:
+    """The stderr lines for an incomplete crawl: the verdict, then the problems (capped)."""
+    lines = [crawl_message(crawl.deletions_withheld, (), crawl.problem_count)]
+    lines += [f"  - {problem}" for problem in crawl.problems]
+    if crawl.problem_count > len(crawl.problems):
+        lines.append(f"  ... and {crawl.problem_count - len(crawl.problems)} more: "
+                     f"see {run_dir / 'data' / 'crawl_status.json'}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose)
@@ -102,13 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except MetapipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(f"run folder: {result.run_dir}")
     print(f"report:     {result.index_html}")
-    return 0
+    if result.crawl is not None and not result.crawl.complete:
+        print(crawl_report(result.crawl, result.run_dir), file=sys.stderr)
+        return EXIT_CRAWL_INCOMPLETE
+    return EXIT_OK
 
 
 if __name__ == "__main__":

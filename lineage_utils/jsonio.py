@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import zlib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
@@ -68,6 +69,9 @@ def read_json(path: Path | str) -> Any:
                 text = handle.read()
         else:
             text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise ArtifactError(f"{path}: cannot be read: {exc}") from None
-    return loads_json(text, str(path))
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:  # zlib.error: corrupt deflate data
+        raise ArtifactError(f"{path}: cannot be read: {type(exc).__name__}: {exc}") from None
+    try:
+        return loads_json(text, str(path))
+    except RecursionError:
+        raise ArtifactError(f"{path}: JSON nested too deeply to read") from None

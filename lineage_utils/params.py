@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import YAMLError
 
 from lineage_utils.atomic import write_text_atomic
-from lineage_utils.errors import ParamsError, first_line
+from lineage_utils.errors import ParamsError
+from lineage_utils.yamlio import load_yaml, read_text_file, shorten as _short, shown
+
+__all__ = ["SCHEMA", "SPECS", "ParamSpec", "Params", "build_params", "load_params", "load_yaml",
+           "params_table_markdown", "parse_datetime", "shown"]
 
 Kind = Literal["str", "int", "float", "bool", "path", "list", "mapping", "choice", "datetime"]
 
@@ -49,7 +52,7 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("bi.token_env", "str", "MODE_API_TOKEN", "Name of the environment variable holding the Mode API token."),
     ParamSpec("bi.secret_env", "str", "MODE_API_SECRET", "Name of the environment variable holding the Mode API secret."),
     ParamSpec("bi.include_personal_spaces", "bool", True, "Crawl members' personal spaces too (`filter=all`)."),
-    ParamSpec("bi.rate_limit", "float", 4.0, "Client-side limit on Mode API requests per second (Mode publishes about 4/s).", minimum=0.01),
+    ParamSpec("bi.rate_limit", "float", 4.0, "Client-side limit on Mode API requests per second (Mode publishes about 4/s); 0 = no limit (stand-ins).", minimum=0),
     ParamSpec("bi.workers", "int", 8, "Concurrent Mode API requests (a thread pool), still under bi.rate_limit.", minimum=1, maximum=64),
     ParamSpec("bi.timeout", "float", 30.0, "Seconds before one Mode API request times out.", minimum=0.1),
     ParamSpec("bi.max_retries", "int", 5, "Retries of one request on 429, 5xx and connection errors before giving up.", minimum=0, maximum=100),
@@ -72,7 +75,7 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("protection.access_public", "bool", True, "Models with `access: public` are consumers."),
     ParamSpec("protection.selectors", "list", [], "Protected nodes by unique_id, name or fqn glob (`marts.finance.*`)."),
     ParamSpec("centrality.backend", "choice", "auto", "Graph backend for closeness/betweenness: networkx, rustworkx, or auto (rustworkx on big graphs).", ("auto", "networkx", "rustworkx")),
-    ParamSpec("cleanup.apply", "bool", False, "Carry out actions (archive, push, post). Off = dry run."),
+    ParamSpec("cleanup.apply", "bool", False, "Carry out actions (archive, push, post). Off = dry run. Applying is not available yet: `true` is refused."),
     ParamSpec("cleanup.allow_incomplete", "bool", False, "Propose deletions even when the crawl was incomplete."),
 )
 
@@ -80,33 +83,8 @@ SPECS: dict[str, ParamSpec] = {spec.key: spec for spec in SCHEMA}
 _SECTIONS = sorted({key.split(".", 1)[0] for key in SPECS})
 
 
-class _NoDatesConstructor(SafeConstructor):
-    """Safe YAML without implicit timestamp conversion (dates stay strings)."""
-
-
-_NoDatesConstructor.add_constructor(
-    "tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str
-)
-
-
-def _yaml() -> YAML:
-    yaml = YAML(typ="safe", pure=True)
-    yaml.Constructor = _NoDatesConstructor
-    return yaml
-
-
-def load_yaml(text: str, origin: str) -> Any:
-    """Parse YAML text without date conversion; errors name the origin and position."""
-    try:
-        return _yaml().load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or first_line(str(exc))
-        raise ParamsError(f"{origin}:{where}: invalid YAML: {problem}") from None
-
-
 def _suggest(key: str) -> str:
+    key = key[:100]
     close = difflib.get_close_matches(key, list(SPECS), n=1, cutoff=0.5)
     if not close:
         leaf = key.rsplit(".", 1)[-1]
@@ -119,13 +97,13 @@ def _flatten(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
     for section, body in data.items():
         section = str(section)
         if section not in _SECTIONS:
-            raise ParamsError(f"{origin}: unknown params key '{section}'{_suggest(section)}")
+            raise ParamsError(f"{origin}: unknown params key '{_short(section)}'{_suggest(section)}")
         if not isinstance(body, Mapping):
             raise ParamsError(f"{origin}: '{section}' must be a mapping of keys, got {type(body).__name__}")
         for name, value in body.items():
             key = f"{section}.{name}"
             if key not in SPECS:
-                raise ParamsError(f"{origin}: unknown params key '{key}'{_suggest(key)}")
+                raise ParamsError(f"{origin}: unknown params key '{_short(key)}'{_suggest(key)}")
             flat[key] = value
     return flat
 
@@ -133,28 +111,39 @@ def _flatten(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
 def _to_bool(value: Any, key: str) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
     if text in {"true", "yes", "on", "1"}:
         return True
     if text in {"false", "no", "off", "0"}:
         return False
-    raise ParamsError(f"params key '{key}': expected true or false, got {value!r}")
+    raise ParamsError(f"params key '{key}': expected true or false, got {shown(value)}")
 
 
-def _to_number(cast: Callable[[Any], Any], value: Any, key: str) -> Any:
-    if isinstance(value, bool):
-        raise ParamsError(f"params key '{key}': expected a number, got {value!r}")
+def _to_number(kind: str, value: Any, key: str) -> Any:
+    wanted = "a whole number" if kind == "int" else "a number"
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ParamsError(f"params key '{key}': expected {wanted}, got {shown(value)}")
     try:
-        return cast(value)
-    except (TypeError, ValueError):
-        raise ParamsError(f"params key '{key}': expected {cast.__name__}, got {value!r}") from None
+        if kind == "float":
+            number: Any = float(value)
+        elif isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(value)
+            number = int(value)
+        else:
+            number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ParamsError(f"params key '{key}': expected {wanted}, got {shown(value)}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ParamsError(f"params key '{key}': expected a finite number, got {shown(value)}")
+    return number
 
 
 def _in_range(spec: ParamSpec, number: Any) -> Any:
     if spec.minimum is not None and number < spec.minimum:
-        raise ParamsError(f"params key '{spec.key}': {number!r} is below the minimum {spec.minimum:g}")
+        raise ParamsError(f"params key '{spec.key}': {shown(number)} is below the minimum {spec.minimum:g}")
     if spec.maximum is not None and number > spec.maximum:
-        raise ParamsError(f"params key '{spec.key}': {number!r} is above the maximum {spec.maximum:g}")
+        raise ParamsError(f"params key '{spec.key}': {shown(number)} is above the maximum {spec.maximum:g}")
     return number
 
 
@@ -171,61 +160,81 @@ def _coerce(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
     if spec.kind == "bool":
         return _to_bool(value, key)
     if spec.kind in ("int", "float"):
-        return _in_range(spec, _to_number(int if spec.kind == "int" else float, value, key))
+        return _in_range(spec, _to_number(spec.kind, value, key))
     if spec.kind == "list":
         if value is None:
             return []
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-            raise ParamsError(f"params key '{key}': expected a list of names, got {value!r}")
+            raise ParamsError(f"params key '{key}': expected a list of names, got {shown(value)}")
         return [str(v) for v in value]
     if spec.kind == "mapping":
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise ParamsError(f"params key '{key}': expected a mapping, got {value!r}")
+            raise ParamsError(f"params key '{key}': expected a mapping, got {shown(value)}")
         return {str(k): v for k, v in value.items()}
     if value is None:
         value = ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ParamsError(f"params key '{key}': expected text, got {value!r}")
+        raise ParamsError(f"params key '{key}': expected text, got {shown(value)}")
     text = str(value)
     if spec.kind == "choice" and text not in spec.choices:
-        raise ParamsError(f"params key '{key}': {text!r} is not one of {', '.join(spec.choices)}")
+        raise ParamsError(f"params key '{key}': {shown(text)} is not one of {', '.join(spec.choices)}")
     if spec.kind == "datetime" and text:
         try:
             parse_datetime(text)
-        except ValueError:
-            raise ParamsError(f"params key '{key}': {text!r} is not an ISO 8601 date-time") from None
+        except (ValueError, OverflowError):
+            raise ParamsError(f"params key '{key}': {shown(text)} is not an ISO 8601 date-time") from None
     if spec.kind == "path" and text:
-        return str((base_dir / os.path.expanduser(text)).resolve())
+        try:
+            return str((base_dir / os.path.expanduser(text)).resolve())
+        except (ValueError, OSError) as exc:
+            raise ParamsError(f"params key '{key}': {shown(text)} is not a usable path: {exc}") from None
     return text
 
 
 def _validate_data_sources(value: Mapping[str, Any]) -> None:
     allowed = {"dialect", "search_path", "default_database"}
     for name, conf in value.items():
-        where = f"params key 'bi.data_sources.{name}'"
+        entry = f"bi.data_sources.{_short(name)}"
+        where = f"params key '{entry}'"
         if not isinstance(conf, Mapping):
             raise ParamsError(f"{where}: expected a mapping with {', '.join(sorted(allowed))}")
         for sub in conf:
             if sub not in allowed:
-                close = difflib.get_close_matches(str(sub), sorted(allowed), n=1)
+                close = difflib.get_close_matches(str(sub)[:100], sorted(allowed), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ParamsError(f"{where}: unknown key '{sub}'{hint}")
+                raise ParamsError(f"{where}: unknown key '{_short(str(sub))}'{hint}")
         path = conf.get("search_path", [])
         if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
-            raise ParamsError(f"{where}.search_path: expected a list of schema names")
+            raise ParamsError(f"params key '{entry}.search_path': expected a list of schema names")
+        for sub in ("dialect", "default_database"):
+            if conf.get(sub) is not None and not isinstance(conf[sub], str):
+                raise ParamsError(f"params key '{entry}.{sub}': expected text, got {shown(conf[sub])}")
+
+
+def _validate_dialects(value: Mapping[str, Any]) -> None:
+    for adapter, dialect in value.items():
+        if not isinstance(dialect, str):
+            raise ParamsError(f"params key 'sql.dialects.{_short(adapter)}': expected a sqlglot dialect name, "
+                              f"got {shown(dialect)}")
+
+
+def _refuse_unavailable(values: Mapping[str, Any]) -> None:
+    if values["cleanup.apply"]:
+        raise ParamsError("params key 'cleanup.apply': applying actions is not available yet; every run is a "
+                          "dry run that plans them into actions.jsonl (set cleanup.apply to false)")
 
 
 def _parse_override(item: str) -> tuple[str, Any]:
     if "=" not in item:
-        raise ParamsError(f"--set {item!r}: expected key=value")
+        raise ParamsError(f"--set {shown(item)}: expected key=value")
     key, raw = item.split("=", 1)
     key = key.strip()
     if key not in SPECS:
-        raise ParamsError(f"--set: unknown params key '{key}'{_suggest(key)}")
+        raise ParamsError(f"--set: unknown params key '{_short(key)}'{_suggest(key)}")
     spec = SPECS[key]
     if spec.kind in {"mapping", "list"} and raw.strip()[:1] in {"{", "["}:
         return key, load_yaml(raw, f"--set {key}")
@@ -304,6 +313,8 @@ def build_params(data: Mapping[str, Any] | None, base_dir: Path, overrides: Sequ
             raise ParamsError(f"{origin}: {exc}") from None
     try:
         _validate_data_sources(values["bi.data_sources"])
+        _validate_dialects(values["sql.dialects"])
+        _refuse_unavailable(values)
     except ParamsError as exc:
         raise ParamsError(f"{origin}: {exc}") from None
     return Params(values=values, overrides=tuple(overrides))
@@ -311,10 +322,15 @@ def build_params(data: Mapping[str, Any] | None, base_dir: Path, overrides: Sequ
 
 def load_params(path: Path | str, overrides: Sequence[str] = ()) -> Params:
     """Load and validate a params YAML file; a bad file gets one message naming the key."""
-    path = Path(path).expanduser().resolve()
+    try:
+        path = Path(path).expanduser().resolve()
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise ParamsError(f"params file {shown(str(path))}: not a usable path: {exc}") from None
+    if path.is_dir():
+        raise ParamsError(f"params file {path} is a folder, not a YAML file")
     if not path.is_file():
         raise ParamsError(f"params file not found: {path}")
-    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    data = load_yaml(read_text_file(path, "params file"), str(path))
     params = build_params(data, path.parent, overrides, origin=str(path))
     return Params(values=params.values, source_path=path, overrides=tuple(overrides))
 

@@ -3,7 +3,9 @@
 One run is ``<runs_dir>/<run_id>/`` holding the effective ``params.yaml``, ``run.json``
 (the run record), each executed notebook ``<name>.ipynb`` and its ``<name>.html``,
 ``data/`` (written by the notebooks) and ``index.html``. ``<runs_dir>/index.html`` lists
-all runs.
+all runs. The run holds ``.run.lock`` while it is alive (``publish.run_dirs``): a run
+killed outright is marked ``interrupted`` by the next one. After the chain, the run's
+crawl outcome (``data/crawl_status.json``) is recorded and returned (``ChainResult.crawl``).
 
 Notebooks get exactly two injected parameters, ``params_path`` and ``run_dir``; never a
 secret (papermill writes every parameter into the executed notebook and so the HTML).
@@ -32,14 +34,15 @@ from tqdm.auto import tqdm
 from lineage_utils import params as params_mod
 from lineage_utils.errors import ChainError, first_line
 from lineage_utils.publish.html import render_notebook, write_run_index, write_runs_index
-from lineage_utils.publish.record import FailureInfo, RunRecord, write_run_record
+from lineage_utils.publish.record import CrawlOutcome, FailureInfo, RunRecord, read_crawl_outcome, write_run_record
+from lineage_utils.publish.run_dirs import check_runs_dir, create_run_dir, hold_run_lock, new_run_id
+from lineage_utils.redact import redact, secrets_from_env
 from lineage_utils.stages import STAGES
 
 logger = logging.getLogger(__name__)
 
 NOTEBOOKS: tuple[str, ...] = STAGES
 KERNEL_NAME = "python3"
-_RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 _MAX_MESSAGE = 500
 
 __all__ = [
@@ -59,6 +62,7 @@ class ChainResult:
     run_dir: Path
     executed: tuple[str, ...]  # notebook names that ran, in order (a failed one included)
     failed: FailureInfo | None = None
+    crawl: CrawlOutcome | None = None  # None when 01_crawl wrote no crawl status
 
     @property
     def index_html(self) -> Path:
@@ -74,43 +78,6 @@ class ChainFailed(ChainError):
 
     def __reduce__(self):  # keep picklable despite the extra argument
         return (type(self), (str(self), self.result))
-
-
-# ------------------------------------------------------------------------ run ids
-
-
-def _utc(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-
-
-def new_run_id(now: datetime | None = None, runs_dir: Path | None = None) -> str:
-    """A UTC timestamp id such as ``20261125T110356Z``; naive ``now`` is taken as UTC.
-
-    With ``runs_dir``, the id is unique there: ``-2``, ``-3``, ... is appended while a
-    folder of that name exists.
-    """
-    base = _utc(now).strftime(_RUN_ID_FORMAT)
-    if runs_dir is None:
-        return base
-    candidate, n = base, 1
-    while (runs_dir / candidate).exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
-
-
-def _create_run_dir(runs_dir: Path, now: datetime) -> Path:
-    """Create and return a new, unique run folder (safe against concurrent runs)."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    while True:
-        run_dir = runs_dir / new_run_id(now, runs_dir)
-        try:
-            run_dir.mkdir()
-        except FileExistsError:
-            continue
-        return run_dir
 
 
 # ---------------------------------------------------------------------- selection
@@ -202,15 +169,17 @@ def _cell_label(source: str) -> str:
     return first_line(source or "", 80)
 
 
-def _failure_info(notebook: str, exc: BaseException) -> FailureInfo:
+def _failure_info(notebook: str, exc: BaseException, secrets: Sequence[str] = ()) -> FailureInfo:
+    """Where and how ``notebook`` failed; every form of ``secrets`` redacted (a second line
+    of defence: run.json, index.html and stderr show this text)."""
     if isinstance(exc, PapermillExecutionError):
         return FailureInfo(
             notebook=notebook,
             cell=exc.cell_index + 1,
             execution_count=exc.exec_count,
-            label=_cell_label(exc.source),
+            label=redact(_cell_label(exc.source), secrets),
             ename=exc.ename,
-            evalue=first_line(exc.evalue or "", _MAX_MESSAGE),
+            evalue=first_line(redact(exc.evalue or "", secrets), _MAX_MESSAGE),
         )
     # Kernel died, timed out, missing input, ...: no cell to point at.
     return FailureInfo(
@@ -219,7 +188,7 @@ def _failure_info(notebook: str, exc: BaseException) -> FailureInfo:
         execution_count=None,
         label="",
         ename=type(exc).__name__,
-        evalue=first_line(str(exc), _MAX_MESSAGE),
+        evalue=first_line(redact(str(exc), secrets), _MAX_MESSAGE),
     )
 
 
@@ -273,9 +242,18 @@ def run_chain(
             + ", ".join(f"{n}.ipynb" for n in missing)
         )
 
+    check_runs_dir(runs_dir)
     started = datetime.now(UTC)
-    run_dir = _create_run_dir(runs_dir, started)
+    run_dir = create_run_dir(runs_dir, started)
+    with hold_run_lock(run_dir):  # before the first run.json: held while this run is alive
+        return _execute(run_dir, started, params, selected, notebooks_dir, progress)
+
+
+def _execute(run_dir: Path, started: datetime, params: params_mod.Params, selected: tuple[str, ...],
+             notebooks_dir: Path, progress: bool) -> ChainResult:
+    """Run the selected notebooks into the (new, locked) ``run_dir``; see :func:`run_chain`."""
     run_id = run_dir.name
+    allow_incomplete = bool(params["cleanup.allow_incomplete"])
     params_file = run_dir / "params.yaml"
     params.write_effective(params_file)
     (run_dir / "data").mkdir()
@@ -285,6 +263,7 @@ def run_chain(
         finished_at=None,
         status="running",
         notebooks=selected,
+        pid=os.getpid(),
     )
     _publish(run_dir, record)
     logger.info("run %s: %s into %s", run_id, ", ".join(selected), run_dir)
@@ -299,6 +278,7 @@ def run_chain(
                 bar.set_postfix_str(name)
                 executed.append(name)
                 record = replace(record, executed=tuple(executed))
+                write_run_record(run_dir, record)  # says which notebook runs, should the process die
                 logger.info("executing %s", name)
                 try:
                     papermill.execute_notebook(
@@ -313,9 +293,12 @@ def run_chain(
                     )
                 except Exception as exc:  # noqa: BLE001 - any failure ends the chain
                     logger.debug("notebook %s failed", name, exc_info=True)
-                    failure = _failure_info(name, exc)
+                    secrets = secrets_from_env(
+                        v for k, v in params.values.items() if k.endswith("_env") and isinstance(v, str))
+                    failure = _failure_info(name, exc, secrets)
                     break
                 _render(run_dir, name)
+                record = record.with_crawl(read_crawl_outcome(run_dir, allow_incomplete))
                 _publish(run_dir, record)
     except BaseException as exc:
         # Ctrl-C, or rendering/publishing broke: leave an honest record, then re-raise.
@@ -336,15 +319,17 @@ def run_chain(
     finally:
         bar.close()
 
+    crawl = read_crawl_outcome(run_dir, allow_incomplete)
+    record = record.with_crawl(crawl)
     if failure is not None:
-        _fail(run_dir, record, failure)
+        _fail(run_dir, record, failure, crawl)
     record = replace(record, status="complete", finished_at=_now_iso())
     _publish(run_dir, record)
     logger.info("run %s complete: %s", run_id, run_dir / "index.html")
-    return ChainResult(run_id=run_id, run_dir=run_dir, executed=tuple(executed))
+    return ChainResult(run_id=run_id, run_dir=run_dir, executed=tuple(executed), crawl=crawl)
 
 
-def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo) -> NoReturn:
+def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo, crawl: CrawlOutcome | None) -> NoReturn:
     """Render the failed notebook, record the failure and raise :class:`ChainFailed`."""
     try:
         _render(run_dir, failure.notebook)
@@ -359,9 +344,8 @@ def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo) -> NoReturn:
         failure=failure,
     )
     _publish(run_dir, record)
-    result = ChainResult(
-        run_id=record.run_id, run_dir=run_dir, executed=record.executed, failed=failure
-    )
+    result = ChainResult(run_id=record.run_id, run_dir=run_dir, executed=record.executed, failed=failure,
+                         crawl=crawl)
     raise ChainFailed(
         f"notebook {failure.notebook} failed at {failure.cell_text()}: {failure.error()}"
         f" -- see {run_dir / 'index.html'}",

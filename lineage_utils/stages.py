@@ -23,7 +23,8 @@ from lineage_utils.actions.plan import cleanup_patch, plan_actions
 from lineage_utils.actions.records import Action
 from lineage_utils.bi import snapshot as bi_snapshot
 from lineage_utils.bi.frames import queries_frame, reports_frame
-from lineage_utils.bi.status import CrawlStatus
+from lineage_utils.bi.hal import report_url
+from lineage_utils.bi.status import CrawlError, CrawlStatus
 from lineage_utils.dbt import artifacts as dbt_artifacts
 from lineage_utils.dbt import build as dbt_build
 from lineage_utils.dbt.exposures import PlannedExposure, plan_exposures, render_exposures_yaml
@@ -84,16 +85,25 @@ def _read_bi(run: Run) -> tuple[dict, CrawlStatus]:
         snapshot_dir = params.path("bi.snapshot_dir")
         if snapshot_dir is None:
             raise ArtifactError("params key 'bi.snapshot_dir' is empty")
-        bundle = bi_snapshot.read_snapshot_dir(snapshot_dir)
-        status = CrawlStatus(complete=True, source="snapshot", origin=str(snapshot_dir),
-                             workspace=str(bundle.get("workspace") or ""), captured_at=bundle.get("captured_at"),
-                             full=True, spaces=len(bundle["spaces"]), reports=len(bundle["reports"]))
-        return bundle, status
+        return bi_snapshot.read_snapshot(snapshot_dir)  # completeness from the layout, not assumed
     from lineage_utils.bi import mode  # noqa: F401 - registers the Mode adapter; HTTP only for a live crawl
     from lineage_utils.bi.adapter import adapter_for
 
     bundle, status = adapter_for(params).crawl(full=params["bi.full_crawl"], progress=True)
     return bundle, replace(status, origin=f"{params['bi.base_url']} workspace {params['bi.workspace']}")
+
+
+def _with_dbt_lineage(status: CrawlStatus, project: dbt_artifacts.DbtProject) -> CrawlStatus:
+    """A ``depends_on`` naming a missing node makes the crawl incomplete; a cycle is a warning naming its nodes."""
+    missing = tuple(CrawlError(target=node, reason=f"depends_on names {dep}, which manifest.json does not have: "
+                               "lineage through it is unknown", status=None)
+                    for node, dep in project.missing_dependencies)
+    cycles = tuple(CrawlError(target=cycle[0], reason=f"dbt dependency cycle among {len(cycle)} nodes: "
+                              + ", ".join(cycle), status=None) for cycle in project.cycles)
+    if not missing and not cycles:
+        return status
+    return replace(status, complete=status.complete and not missing, missing=status.missing + missing,
+                   warnings=status.warnings + cycles)
 
 
 def crawl(run: Run) -> CrawlResult:
@@ -103,6 +113,7 @@ def crawl(run: Run) -> CrawlResult:
         built = dbt_build.ensure_built(params.path("dbt.project_dir"), params.path("dbt.target_dir"))
     project = dbt_artifacts.load_project(params.path("dbt.target_dir") or Path(""))
     bundle, status = _read_bi(run)
+    status = _with_dbt_lineage(status, project)
     snapshot = bi_snapshot.parse_bundle(bundle, origin=status.origin)
     nodes = dbt_nodes_frame(project)
     run.write_json("bi_snapshot", bundle)
@@ -212,12 +223,13 @@ def cleanup(run: Run) -> CleanupResult:
     stale = stale_reports_in(graph)
     orphans = orphans_in(graph)
     users = {u.username: {"name": u.name, "email": u.email} for u in snapshot.users.values()}
-    planned = plan_exposures(graph, users, snapshot.workspace)
+    planned = plan_exposures(graph, users, snapshot.workspace,
+                             lambda token: report_url(params["bi.base_url"], snapshot.workspace, token))
     exposures_yaml = render_exposures_yaml(graph, planned)
     withheld = None
     if not status.complete and not params["cleanup.allow_incomplete"]:
         withheld = "the crawl was incomplete: deletion proposals are withheld (cleanup.allow_incomplete is off)"
-    actions = plan_actions(stale, [] if withheld else orphans, run.run_id)
+    actions = plan_actions(stale, [] if withheld else orphans, run.run_id, params.path("dbt.project_dir"))
     stale_frame = records_frame(stale, StaleReport)
     orphan_frame = records_frame(orphans, Orphan)
     run.write_frame("stale_reports", stale_frame)

@@ -46,3 +46,15 @@ def test_first_line_of_text_and_exceptions():
     assert first_line("\n\n  boom here \nsecond") == "boom here"
     assert first_line(ValueError("")) == "ValueError" and first_line(KeyError("k")) == "'k'"
     assert first_line("x" * 300, 10) == "xxxxxxx..." and first_line("") == ""
+
+
+def test_corrupt_gzip_data_names_the_file(tmp_path):
+    import gzip
+
+    from lineage_utils.errors import ArtifactError
+    from lineage_utils.jsonio import read_json
+
+    path = tmp_path / "manifest.json.gz"
+    path.write_bytes(gzip.compress(b'{"a": 1}', mtime=0)[:10] + b"\xff" * 32)  # a gzip header over garbage
+    with pytest.raises(ArtifactError, match=rf"{path}: cannot be read"):
+        read_json(path)

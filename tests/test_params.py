@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,132 @@ def test_readme_documents_every_key(repo_root):
     assert params_table_markdown() in readme, "README params table is out of date: paste params_table_markdown()"
     for spec in SCHEMA:
         assert f"`{spec.key}`" in readme
+
+
+# ------------------------------------------------------------------ ranges (issue 15)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("staleness.last_run_days=-5", "params key 'staleness.last_run_days': -5 is below the minimum 0"),
+    ("bi.rate_limit=-1", "params key 'bi.rate_limit': -1.0 is below the minimum 0"),
+    ("staleness.low_usage_runs=-1", "params key 'staleness.low_usage_runs': -1 is below the minimum 0"),
+    ("staleness.low_usage_views=-3", "params key 'staleness.low_usage_views': -3 is below the minimum 0"),
+    ("bi.max_retries=-1", "params key 'bi.max_retries': -1 is below the minimum 0"),
+    ("bi.workers=0", "params key 'bi.workers': 0 is below the minimum 1"),
+    ("sql.workers=0", "params key 'sql.workers': 0 is below the minimum 1"),
+    ("bi.workers=65", "params key 'bi.workers': 65 is above the maximum 64"),
+    ("bi.timeout=nan", "params key 'bi.timeout': expected a finite number, got 'nan'"),
+    ("bi.rate_limit=inf", "params key 'bi.rate_limit': expected a finite number, got 'inf'"),
+    ("staleness.last_run_days=2.5", "params key 'staleness.last_run_days': expected a whole number, got '2.5'"),
+])
+def test_out_of_range_numbers_are_refused_naming_the_key(tmp_path, setting, message):
+    path = write(tmp_path, "")
+    with pytest.raises(ParamsError) as info:
+        load_params(path, [setting])
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_out_of_range_in_the_file_names_file_and_key(tmp_path):
+    path = write(tmp_path, "staleness:\n  last_run_days: -5\n")
+    with pytest.raises(ParamsError, match=r"p\.yaml: params key 'staleness\.last_run_days': -5 is below the minimum 0"):
+        load_params(path)
+
+
+def test_a_whole_float_is_accepted_for_an_int(tmp_path):
+    assert load_params(write(tmp_path, "bi: {workers: 4.0}\n"))["bi.workers"] == 4
+
+
+# ------------------------------------------------------- hostile params files (issue 15)
+
+
+@pytest.mark.parametrize("text", [
+    "bi:\n  source: '" + "x" * 100_000 + "'\n",
+    "staleness:\n  last_run_days: '" + "9" * 100_000 + "'\n",
+    "bi:\n  workers: [" + ", ".join(["123456789"] * 2_000) + "]\n",
+    "protection:\n  tags: {" + ", ".join(f"k{i}: {i}" for i in range(2_000)) + "}\n",
+    "? stalenes" + "s" * 50_000 + "\n: {}\n",  # an explicit key: implicit ones stop at 1024 characters
+])
+def test_long_values_are_echoed_truncated(tmp_path, text):
+    path = write(tmp_path, text)
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    message = str(info.value).replace(str(path), "")
+    assert len(message) < 250, message
+
+
+BILLION_LAUGHS = """\
+protection:
+  selectors: &a9 [&a8 [&a7 [&a6 [&a5 [&a4 [&a3 [&a2 [&a1 [&a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol],
+    *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0], *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1],
+    *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2], *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3],
+    *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4], *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5],
+    *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6], *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7],
+    *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8]
+"""
+
+
+def test_a_yaml_bomb_is_refused_quickly_naming_the_file(tmp_path):
+    path = write(tmp_path, BILLION_LAUGHS)
+    started = time.perf_counter()
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    assert time.perf_counter() - started < 1.0
+    assert str(path) in str(info.value) and "aliases" in str(info.value)
+
+
+def test_a_recursive_alias_is_refused(tmp_path):
+    with pytest.raises(ParamsError, match="recursive alias"):
+        load_params(write(tmp_path, "protection:\n  selectors: &a [*a]\n"))
+
+
+def test_a_few_aliases_still_work(tmp_path):
+    text = "bi:\n  data_sources:\n    '1': &ds {search_path: [marts]}\n    '2': *ds\n"
+    params = load_params(write(tmp_path, text))
+    assert params.data_source_config(2) == {"search_path": ["marts"]}
+
+
+def test_yaml_nested_too_deep_is_refused(tmp_path):
+    with pytest.raises(ParamsError, match=r"p\.yaml.*invalid YAML"):
+        load_params(write(tmp_path, "protection:\n  selectors: " + "[" * 1000 + "]" * 1000 + "\n"))
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"run:\n  runs_dir: runs\n\x00\x01\x02binary", "a binary file (NUL bytes)"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a binary file (NUL bytes)"),
+    (b"bi:\n  workspace: caf\xe9\n", "not UTF-8 text (byte 20)"),
+    (b"#" * (2 << 20), "larger than 1024 KiB"),
+])
+def test_binary_or_huge_params_files_are_refused_naming_the_path(tmp_path, content, message):
+    path = tmp_path / "p.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_folder_as_params_file_is_named(tmp_path):
+    with pytest.raises(ParamsError, match=f"params file {tmp_path} is a folder"):
+        load_params(tmp_path)
+
+
+def test_a_utf8_bom_is_accepted(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_bytes("\ufeffstaleness: {last_run_days: 7}\n".encode())
+    assert load_params(path)["staleness.last_run_days"] == 7
+
+
+@pytest.mark.parametrize("how", ["file", "override"])
+def test_cleanup_apply_is_refused_until_applying_exists(tmp_path, how):
+    path = write(tmp_path, "cleanup: {apply: true}\n" if how == "file" else "")
+    with pytest.raises(ParamsError) as info:
+        load_params(path, ["cleanup.apply=yes"] if how == "override" else [])
+    message = str(info.value)
+    assert "params key 'cleanup.apply'" in message and "not available yet" in message and "dry run" in message
+    assert str(path) in message
+
+
+def test_data_source_and_dialect_values_must_be_text(tmp_path):
+    with pytest.raises(ParamsError, match=r"bi.data_sources.1.dialect': expected text"):
+        load_params(write(tmp_path, "bi: {data_sources: {'1': {dialect: [postgres]}}}\n"))
+    with pytest.raises(ParamsError, match=r"sql.dialects.jdbc:x': expected a sqlglot dialect name"):
+        load_params(write(tmp_path, "sql: {dialects: {'jdbc:x': {a: 1}}}\n"))

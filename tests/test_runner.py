@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
@@ -372,3 +375,99 @@ def test_cli_failing_chain_exits_1_naming_notebook_and_cell(tmp_path, capsys, mo
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: notebook broken failed at cell 5")
     assert "ValueError: boom" in last
+
+
+# --------------------------------------------------------------- killed runs (issue 16)
+
+
+def sleepy_notebooks(folder: Path) -> Path:
+    """A chain whose 01_crawl says it started (data/sleeping.txt), then sleeps for minutes."""
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('params_path: str = ""\nrun_dir: str = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import pathlib, time\npathlib.Path(run_dir, 'data', 'sleeping.txt').write_text('zzz')\ntime.sleep(300)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "01_crawl.ipynb")
+    return folder
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.slow  # notebook kernels
+def test_a_run_killed_with_sigkill_is_marked_interrupted_by_the_next_run(tmp_path):
+    params = write_params(tmp_path)
+    runs = tmp_path / "runs"
+    process = subprocess.Popen(
+        [sys.executable, str(Path(run_all.__file__)), "--params", str(params), "--no-progress",
+         "--notebooks-dir", str(sleepy_notebooks(tmp_path / "nb")), "--only", "01_crawl"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: any(runs.glob("*/data/sleeping.txt")), 120, "the notebook to start")
+        (killed,) = [p for p in runs.iterdir() if p.is_dir()]
+        assert json.loads((killed / "run.json").read_text())["pid"] == process.pid
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        assert json.loads((killed / "run.json").read_text())["status"] == "running"  # it could not say more
+
+        chain(params, ("ok_b",))  # the next run
+
+        record = json.loads((killed / "run.json").read_text())
+        assert record["status"] == "interrupted"
+        assert f"process {process.pid} ended during 01_crawl" in record["interruption"]
+        assert "interrupted" in page_text(killed / "index.html")
+        runs_text = page_text(runs / "index.html")
+        assert f"{killed.name} interrupted" in runs_text and "complete" in runs_text
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the kernel it left behind, in its own session
+        except ProcessLookupError:
+            pass
+
+
+def test_runs_dir_that_is_a_file_is_refused_before_anything_is_created(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("run:\n  runs_dir: runs\n")
+    (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(ParamsError, match=f"params key 'run.runs_dir': {tmp_path / 'runs'} is a file, not a folder"):
+        chain(params, ("ok_a",))
+    params.write_text("run:\n  runs_dir: runs/deeper\n")
+    with pytest.raises(ParamsError, match=f"cannot be created: {tmp_path / 'runs'} is a file"):
+        chain(params, ("ok_a",))
+    assert (tmp_path / "runs").read_text() == "not a folder"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_unwritable_runs_dir_is_refused_naming_it(tmp_path):
+    params = write_params(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs").chmod(0o500)
+    try:
+        with pytest.raises(ParamsError, match=f"{tmp_path / 'runs'} is not writable"):
+            chain(params, ("ok_a",))
+    finally:
+        (tmp_path / "runs").chmod(0o700)
+
+
+def test_cli_runs_dir_that_is_a_file_exits_1_with_one_message(tmp_path, capsys):
+    params = write_params(tmp_path)
+    (tmp_path / "runs").write_text("x")
+    assert run_all.main(["--params", str(params), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(tmp_path / "runs") in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_binary_params_file_exits_1_naming_it(tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_bytes(b"\x00\x01\x02\xff")
+    assert run_all.main(["--params", str(params), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {params}: a binary file") and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 ActionKind = Literal["archive_report", "delete_model"]
 ActionMode = Literal["dry_run", "apply"]
-ActionState = Literal["planned", "started", "done", "noop", "failed"]
+ActionState = Literal["planned", "refused", "started", "done", "noop", "failed"]
+"""``refused``: planning declined the action (its evidence says why); apply never runs it."""
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,8 @@ class Action:
     """One external change: what it acts on, why (evidence), and where it stands.
 
     ``rules`` are the staleness rules of an archival; ``path`` and ``reason`` the model
-    file and orphan reason of a deletion (empty for the other kind).
+    file and orphan reason of a deletion (empty for the other kind); a deletion refused
+    because its path leaves the dbt project has ``reason`` ``path_outside_project``.
     """
 
     action: ActionKind

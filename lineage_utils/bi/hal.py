@@ -7,9 +7,14 @@ One helper per question, shared by the snapshot reader and the API client:
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
+from urllib.parse import quote, urlsplit
 
 from lineage_utils.errors import ArtifactError
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def embedded(document: Any, key: str, *, strict: bool = False, origin: str = "") -> list[dict[str, Any]]:
@@ -41,8 +46,9 @@ def link(document: Any, name: str) -> str | None:
     """The href of ``_links.<name>``, or None (templated links are returned as they are)."""
     if not isinstance(document, Mapping):
         return None
-    value = (document.get("_links") or {}).get(name)
-    if isinstance(value, Mapping) and value.get("href"):
+    links = document.get("_links")
+    value = links.get(name) if isinstance(links, Mapping) else None
+    if isinstance(value, Mapping) and isinstance(value.get("href"), str) and value["href"]:
         return str(value["href"])
     return None
 
@@ -60,3 +66,30 @@ def report_node_id(token: str) -> str:
 def query_node_id(report_token: str, token: str) -> str:
     """The lineage graph id of a BI query."""
     return f"mode.query.{report_token}.{token}"
+
+
+def bi_base_url(base_url: Any) -> str | None:
+    """The configured BI host as ``scheme://host[:port]`` when it is plain http(s), else None."""
+    if not isinstance(base_url, str):
+        return None
+    try:
+        parts = urlsplit(base_url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    if parts.query or parts.fragment or parts.path not in ("", "/"):
+        return None
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def report_url(base_url: Any, workspace: Any, token: Any) -> str | None:
+    """``<base>/<workspace>/reports/<token>`` for a plain token on an http(s) host; else None."""
+    base = bi_base_url(base_url)
+    if base is None or not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        return None
+    if not isinstance(workspace, str) or not _WORKSPACE.fullmatch(workspace):
+        return None
+    return f"{base}/{quote(workspace, safe='')}/reports/{token}"

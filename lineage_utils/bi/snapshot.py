@@ -6,221 +6,89 @@ Two forms hold the same content:
   ``spaces/<space>/reports.json``, ``spaces/<space>/datasets.json``,
   ``reports/<report>/queries.json``, ``data_sources.json``, ``definitions.json``,
   ``users/<username>.json``, plus ``workspace.json``); the demo ships one and the
-  stand-in server serves one;
+  stand-in server serves one. The layout and each file's shape are the JSON Schema
+  ``snapshot.schema.json`` (see ``snapshot_layout``); any file may be gzip-compressed
+  (``X.json.gz``);
 * a *bundle*: one JSON object with the raw items (``bi_snapshot.json`` in a run).
 
-Raw dicts stop here (``parse_bundle``); everything downstream sees records. The
-reader accepts every form mode-api.md lists: counts as strings or integers, null
-timestamps and names, ``collection_token`` for ``space_token``, missing ``archived``.
+Raw dicts stop here (``parse_bundle``); everything downstream sees the records of
+``types`` (re-exported here), read with Mode's wire types: counts and ids as integers
+or digit strings, flags as booleans or ``"true"``/``"false"``, a missing ``archived``
+as unknown (None), ``collection_token`` for ``space_token``. A value of any other type
+is an :class:`ArtifactError` naming the file and the key.
+
+``read_snapshot`` reads a folder as a crawl: a file the layout requires that is absent
+is a ``CrawlError`` in ``missing`` and the crawl is incomplete (it is never read as
+empty). ``python -m lineage_utils.bi.snapshot --check DIR`` validates a folder.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+import sys
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 from lineage_utils.atomic import write_text_atomic
-from lineage_utils.bi.hal import embedded, link, query_node_id, report_node_id, username_from_href
+from lineage_utils.bi import snapshot_layout
+from lineage_utils.bi.hal import embedded
+from lineage_utils.bi.status import CrawlError, CrawlStatus
+from lineage_utils.bi.types import (BiQuery, BiReport, BiSnapshot, BiUser, DataSource, Definition, Space, Where,
+                                    as_object, parse_timestamp, read_data_source, read_definition, read_query,
+                                    read_report, read_space, read_user, text, timestamp,
+                                    unescape_definition_source)
 from lineage_utils.errors import ArtifactError
-from lineage_utils.jsonio import read_json
-from lineage_utils.params import parse_datetime
+
+__all__ = [
+    "BUNDLE_FORMAT", "BUNDLE_VERSION", "BiQuery", "BiReport", "BiSnapshot", "BiUser", "DataSource", "Definition",
+    "Space", "load_snapshot_dir", "main", "parse_bundle", "parse_timestamp", "read_snapshot", "read_snapshot_dir",
+    "unescape_definition_source", "write_snapshot_dir",
+]
 
 logger = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = "metapipeline.mode_snapshot"
 BUNDLE_VERSION = 1
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Space:
-    token: str
-    name: str
-    space_type: str
-    restricted: bool
+def _list(value: Any, where: Where) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise where.error(f"expected a list, got {type(value).__name__}")
+    return value
 
 
-@dataclass(frozen=True)
-class DataSource:
-    id: str
-    token: str | None
-    name: str
-    adapter: str | None
-    database: str | None
-    host: str | None
+def _mapping(value: Any, where: Where) -> Mapping[str, Any]:
+    return {} if value is None else as_object(value, where)
 
 
-@dataclass(frozen=True)
-class Definition:
-    token: str | None
-    name: str
-    source: str
-    data_source_id: str | None
-
-
-@dataclass(frozen=True)
-class BiUser:
-    username: str
-    name: str | None
-    email: str | None
-
-
-@dataclass(frozen=True)
-class BiReport:
-    token: str
-    id: str | None
-    name: str
-    description: str
-    type: str
-    space_token: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    edited_at: datetime | None
-    last_saved_at: datetime | None
-    last_run_at: datetime | None
-    archived: bool
-    runs_count: int
-    view_count: int
-    schedules_count: int
-    query_count: int
-    creator: str | None
-    web_url: str | None
-    imported_datasets: tuple[str, ...]
-
-    @property
-    def node_id(self) -> str:
-        return report_node_id(self.token)
-
-    @property
-    def is_dataset(self) -> bool:
-        return self.type == "DatasetReport"
-
-
-@dataclass(frozen=True)
-class BiQuery:
-    report_token: str
-    token: str
-    id: str | None
-    name: str
-    raw_query: str
-    data_source_id: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
-
-    @property
-    def node_id(self) -> str:
-        return query_node_id(self.report_token, self.token)
-
-
-@dataclass(frozen=True)
-class BiSnapshot:
-    workspace: str
-    captured_at: datetime | None
-    spaces: Mapping[str, Space]
-    reports: Mapping[str, BiReport]
-    queries: tuple[BiQuery, ...]
-    data_sources: Mapping[str, DataSource]
-    definitions: Mapping[str, Definition]
-    users: Mapping[str, BiUser]
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """ISO 8601 with `Z`, an offset or none (taken as UTC); null stays None."""
-    return None if value in (None, "") else parse_datetime(str(value))
-
-
-def _count(value: Any) -> int:
-    if value in (None, ""):
-        return 0
-    return int(value)
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _report(raw: Mapping[str, Any]) -> BiReport:
-    token = str(raw["token"])
-    creator_href = link(raw, "creator")
-    return BiReport(
-        token=token,
-        id=_opt_str(raw.get("id")),
-        name=str(raw.get("name") or f"(untitled {token})"),
-        description=str(raw.get("description") or ""),
-        type=str(raw.get("type") or "Report"),
-        space_token=_opt_str(raw.get("space_token") or raw.get("collection_token")),
-        created_at=parse_timestamp(raw.get("created_at")),
-        updated_at=parse_timestamp(raw.get("updated_at")),
-        edited_at=parse_timestamp(raw.get("edited_at")),
-        last_saved_at=parse_timestamp(raw.get("last_saved_at") or raw.get("edited_at")),
-        last_run_at=parse_timestamp(raw.get("last_run_at")),
-        archived=bool(raw.get("archived", False)),
-        runs_count=_count(raw.get("runs_count")),
-        view_count=_count(raw.get("view_count")),
-        schedules_count=_count(raw.get("schedules_count")),
-        query_count=_count(raw.get("query_count")),
-        creator=username_from_href(creator_href) if creator_href else None,
-        web_url=link(raw, "web"),
-        imported_datasets=tuple(sorted(str(d["token"]) for d in raw.get("imported_datasets") or [] if d.get("token"))),
-    )
-
-
-def _query(report_token: str, raw: Mapping[str, Any]) -> BiQuery:
-    return BiQuery(
-        report_token=report_token,
-        token=str(raw["token"]),
-        id=_opt_str(raw.get("id")),
-        name=str(raw.get("name") or raw["token"]),
-        raw_query=str(raw.get("raw_query") or ""),
-        data_source_id=_opt_str(raw.get("data_source_id")),
-        created_at=parse_timestamp(raw.get("created_at")),
-        updated_at=parse_timestamp(raw.get("updated_at")),
-    )
-
-
-def unescape_definition_source(source: str) -> str:
-    """Recorded definitions hold literal backslash-n/backslash-t sequences: make them whitespace."""
-    return source.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "\t")
-
-
-def parse_bundle(bundle: Mapping[str, Any], origin: str = "bi_snapshot") -> BiSnapshot:
-    """Raw bundle -> records. Errors name the origin and the item at fault."""
+def parse_bundle(bundle: Any, origin: str = "bi_snapshot") -> BiSnapshot:
+    """Raw bundle -> records. Errors name the origin and the key at fault."""
+    top = Where(origin)
+    bundle = as_object(bundle, top)
     if bundle.get("format") != BUNDLE_FORMAT:
-        raise ArtifactError(f"{origin}: not a {BUNDLE_FORMAT} bundle (format={bundle.get('format')!r})")
+        raise ArtifactError(f"{origin}: key 'format': not a {BUNDLE_FORMAT} bundle "
+                            f"(format={str(bundle.get('format'))[:60]!r})")
 
-    def each(section: str, items: Iterable[Mapping[str, Any]], build):  # noqa: ANN001
-        out = []
-        for index, raw in enumerate(items):
-            try:
-                out.append(build(raw))
-            except (KeyError, TypeError, ValueError) as exc:
-                ident = raw.get("token", f"#{index}") if isinstance(raw, Mapping) else f"#{index}"
-                raise ArtifactError(f"{origin}: {section} {ident}: bad field: {exc}") from None
-        return out
+    def each(section: str, build: Callable[[Any, Where], T]) -> list[T]:
+        where = top.at(section)
+        return [build(raw, where.at(i)) for i, raw in enumerate(_list(bundle.get(section), where))]
 
-    spaces = each("space", bundle.get("spaces", []), lambda r: Space(
-        token=str(r["token"]), name=str(r.get("name") or r["token"]),
-        space_type=str(r.get("space_type") or "custom"),
-        restricted=bool(r.get("restricted")) or r.get("default_access_level") == "restricted"))
-    reports = each("report", bundle.get("reports", []), _report)
     queries: list[BiQuery] = []
-    for report_token, items in sorted((bundle.get("queries") or {}).items()):
-        queries.extend(each(f"report {report_token} query", items, lambda r, t=report_token: _query(t, r)))
-    sources = each("data source", bundle.get("data_sources", []), lambda r: DataSource(
-        id=str(r["id"]), token=_opt_str(r.get("token")), name=str(r.get("name") or r["id"]),
-        adapter=_opt_str(r.get("adapter")), database=_opt_str(r.get("database")), host=_opt_str(r.get("host"))))
-    definitions = each("definition", bundle.get("definitions", []), lambda r: Definition(
-        token=_opt_str(r.get("token")), name=str(r["name"]),
-        source=unescape_definition_source(str(r.get("source") or "")),
-        data_source_id=_opt_str(r.get("data_source_id"))))
-    users = each("user", (bundle.get("users") or {}).values(), lambda r: BiUser(
-        username=str(r["username"]), name=_opt_str(r.get("name")), email=_opt_str(r.get("email"))))
+    for report_token, items in sorted(_mapping(bundle.get("queries"), top.at("queries")).items()):
+        where = top.at("queries").at(str(report_token))
+        queries.extend(read_query(str(report_token), raw, where.at(i)) for i, raw in enumerate(_list(items, where)))
+    users = [read_user(raw, top.at("users").at(str(name)), str(name))
+             for name, raw in _mapping(bundle.get("users"), top.at("users")).items()]
+    spaces, reports = each("spaces", read_space), each("reports", read_report)
+    sources, definitions = each("data_sources", read_data_source), each("definitions", read_definition)
     return BiSnapshot(
-        workspace=str(bundle.get("workspace") or ""),
-        captured_at=parse_timestamp(bundle.get("captured_at")),
+        workspace=text(bundle, "workspace", top) or "",
+        captured_at=timestamp(bundle, "captured_at", top),
         spaces={s.token: s for s in sorted(spaces, key=lambda s: s.token)},
         reports={r.token: r for r in sorted(reports, key=lambda r: r.token)},
         queries=tuple(sorted(queries, key=lambda q: (q.report_token, q.token))),
@@ -230,55 +98,106 @@ def parse_bundle(bundle: Mapping[str, Any], origin: str = "bi_snapshot") -> BiSn
     )
 
 
-def read_snapshot_dir(folder: Path | str) -> dict[str, Any]:
-    """A snapshot folder (API layout) -> raw bundle. Missing pieces name the file."""
+def _listing(path: Path, key: str) -> list[dict[str, Any]]:
+    return embedded(snapshot_layout.read_file(path), key, strict=True, origin=str(path))
+
+
+def read_snapshot(folder: Path | str) -> tuple[dict[str, Any], CrawlStatus]:
+    """A snapshot folder -> (raw bundle, crawl status), as a live crawl returns them.
+
+    Each item is read with the typed readers (a bad one names its file and key). A
+    file the layout requires that is absent makes the crawl incomplete: it is named
+    in the status's ``missing`` and what it would hold is left out, never taken as
+    empty. Listings whose reports lack ``archived`` are noted in ``warnings``.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ArtifactError(f"params key 'bi.snapshot_dir': folder not found: {folder}")
-    meta_path = folder / "workspace.json"
-    meta = read_json(meta_path) if meta_path.is_file() else {}
-    spaces_path = folder / "spaces.json"
-    if not spaces_path.is_file():
-        raise ArtifactError(f"{spaces_path}: file not found (not a Mode snapshot folder?)")
-    spaces = embedded(read_json(spaces_path), "spaces", strict=True, origin=str(spaces_path))
-    reports: list[dict[str, Any]] = []
-    for space in spaces:
-        for listing in ("reports.json", "datasets.json"):
-            path = folder / "spaces" / str(space["token"]) / listing
-            if path.is_file():
-                for raw in embedded(read_json(path), "reports", strict=True, origin=str(path)):
-                    reports.append({**raw, "space_token": raw.get("space_token") or space["token"]})
+    layout = snapshot_layout.layout()
+    missing: list[CrawlError] = []
+    warnings: list[CrawlError] = []
+
+    def need(relative: str, why: str) -> Path | None:
+        path = snapshot_layout.find_file(folder, relative)
+        if path is None:
+            missing.append(CrawlError(target=str(folder / relative), reason=f"file not found: {why}", status=None))
+        return path
+
+    spaces_path = snapshot_layout.find_file(folder, "spaces.json")
+    if spaces_path is None:
+        raise ArtifactError(f"{folder / 'spaces.json'}: file not found (not a Mode snapshot folder?)")
+    meta_path = snapshot_layout.find_file(folder, "workspace.json")
+    meta_where = Where(str(meta_path))
+    meta = as_object(snapshot_layout.read_file(meta_path), meta_where) if meta_path else {}
+    spaces = _listing(spaces_path, "spaces")
+    space_tokens = [read_space(raw, Where(str(spaces_path), f"_embedded.spaces[{i}]")).token
+                    for i, raw in enumerate(spaces)]
+    reports: dict[str, dict[str, Any]] = {}
+    for space in space_tokens:
+        for listing in layout.per_space:
+            path = need(f"spaces/{space}/{listing}", f"the {listing} listing of space {space} is missing")
+            if path is None:
+                continue
+            unknown = []
+            for index, raw in enumerate(_listing(path, "reports")):
+                report = read_report(raw, Where(str(path), f"_embedded.reports[{index}]"))
+                if report.archived is None:
+                    unknown.append(report.token)
+                reports.setdefault(report.token, {**raw, "space_token": report.space_token or space})
+            if unknown:
+                warnings.append(CrawlError(target=str(path), status=None, reason=(
+                    f"{len(unknown)} report(s) without 'archived' ({', '.join(unknown[:5])}"
+                    f"{', ...' if len(unknown) > 5 else ''}): archived state unknown, treated as live")))
     queries: dict[str, list[dict[str, Any]]] = {}
-    for raw in reports:
-        path = folder / "reports" / str(raw["token"]) / "queries.json"
-        if not path.is_file():
-            raise ArtifactError(f"{path}: file not found: the queries of report {raw['token']} are missing")
-        queries[str(raw["token"])] = embedded(read_json(path), "queries", strict=True, origin=str(path))
-    optional = {}
-    for name, key in (("data_sources.json", "data_sources"), ("definitions.json", "definitions")):
-        path = folder / name
-        optional[key] = embedded(read_json(path), key, strict=True, origin=str(path)) if path.is_file() else []
-    users = {}
-    for path in sorted((folder / "users").glob("*.json")):
-        raw = read_json(path)
-        users[str(raw.get("username") or path.stem)] = raw
-    return {
-        "format": BUNDLE_FORMAT,
-        "format_version": BUNDLE_VERSION,
-        "workspace": meta.get("workspace", ""),
-        "captured_at": meta.get("captured_at"),
-        "spaces": spaces,
-        "reports": reports,
-        "queries": queries,
-        "data_sources": optional["data_sources"],
-        "definitions": optional["definitions"],
-        "users": users,
+    for token in reports:
+        for name in layout.per_report:
+            path = need(f"reports/{token}/{name}", f"the queries of report {token} are missing")
+            if path is not None:
+                items = _listing(path, "queries")
+                for index, raw in enumerate(items):
+                    read_query(token, raw, Where(str(path), f"_embedded.queries[{index}]"))
+                queries[token] = items
+    extras: dict[str, list[dict[str, Any]]] = {}
+    for key, build in (("data_sources", read_data_source), ("definitions", read_definition)):
+        path = need(f"{key}.json", f"no {key.replace('_', ' ')} are known (the layout requires {key}.json)")
+        extras[key] = _listing(path, key) if path else []
+        for index, raw in enumerate(extras[key]):
+            build(raw, Where(str(path), f"_embedded.{key}[{index}]"))
+    users: dict[str, Any] = {}
+    for name, path in sorted(snapshot_layout.user_files(folder).items()):
+        raw = snapshot_layout.read_file(path)
+        users[read_user(raw, Where(str(path)), name).username] = raw
+    bundle = {
+        "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION,
+        "workspace": text(meta, "workspace", meta_where) or "",
+        "captured_at": meta.get("captured_at") if timestamp(meta, "captured_at", meta_where) else None,
+        "spaces": spaces, "reports": list(reports.values()), "queries": queries,
+        "data_sources": extras["data_sources"], "definitions": extras["definitions"], "users": users,
     }
+    status = CrawlStatus(complete=not missing, source="snapshot", origin=str(folder),
+                         workspace=bundle["workspace"], captured_at=bundle["captured_at"], full=True,
+                         missing=tuple(missing), warnings=tuple(warnings), spaces=len(spaces),
+                         reports=len(reports))
+    if missing:
+        logger.warning("snapshot %s is incomplete: %d required file(s) missing", folder, len(missing))
+    return bundle, status
+
+
+def _complete(folder: Path | str) -> dict[str, Any]:
+    bundle, status = read_snapshot(folder)
+    if not status.complete:
+        raise ArtifactError("; ".join(f"{m.target}: {m.reason}" for m in status.missing))
+    return bundle
+
+
+def read_snapshot_dir(folder: Path | str) -> dict[str, Any]:
+    """A complete snapshot folder -> raw bundle; a missing required file is an ArtifactError naming it."""
+    return _complete(folder)
 
 
 def load_snapshot_dir(folder: Path | str) -> BiSnapshot:
-    folder = Path(folder)
-    return parse_bundle(read_snapshot_dir(folder), origin=str(folder))
+    """A complete snapshot folder -> records; a missing required file is an ArtifactError naming it."""
+    return parse_bundle(_complete(folder), origin=str(folder))
 
 
 def write_snapshot_dir(bundle: Mapping[str, Any], folder: Path | str) -> Path:
@@ -286,7 +205,7 @@ def write_snapshot_dir(bundle: Mapping[str, Any], folder: Path | str) -> Path:
 
     Reports go to their space's ``reports.json`` or, for ``DatasetReport``s,
     ``datasets.json``; a report without a ``queries`` entry gets no queries file
-    (``read_snapshot_dir`` then names it as missing). Files are written atomically.
+    (``read_snapshot`` then names it as missing). Files are written atomically.
     """
     folder = Path(folder)
     workspace = str(bundle.get("workspace") or "")
@@ -318,3 +237,41 @@ def write_snapshot_dir(bundle: Mapping[str, Any], folder: Path | str) -> Path:
     for username, raw in (bundle.get("users") or {}).items():
         dump(folder / "users" / f"{username}.json", raw)
     return folder
+
+
+def check(folder: Path | str) -> tuple[list[str], str]:
+    """(problems, one-line summary) of a folder: the schema first, then the typed read."""
+    folder = Path(folder)
+    problems = [str(p) for p in snapshot_layout.check_snapshot_dir(folder)]
+    if problems:
+        return problems, f"{folder}: {len(problems)} problem(s) against {snapshot_layout.SCHEMA_NAME}"
+    try:
+        bundle, status = read_snapshot(folder)
+        snapshot = parse_bundle(bundle, origin=str(folder))
+    except ArtifactError as exc:
+        return [str(exc)], f"{folder}: 1 problem"
+    problems = [f"{m.target}: {m.reason}" for m in status.missing]
+    if problems:
+        return problems, f"{folder}: {len(problems)} problem(s)"
+    notes = f"; {len(status.warnings)} listing(s) without 'archived' (unknown: treated as live)" \
+        if status.warnings else ""
+    return [], (f"{folder}: valid Mode snapshot ({snapshot_layout.SCHEMA_NAME}): {len(snapshot.spaces)} spaces, "
+                f"{len(snapshot.reports)} reports, {len(snapshot.queries)} queries, "
+                f"{len(snapshot.data_sources)} data sources, {len(snapshot.definitions)} definitions, "
+                f"{len(snapshot.users)} users{notes}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lineage_utils.bi.snapshot",
+                                     description="Validate a Mode snapshot folder against its layout schema.")
+    parser.add_argument("--check", metavar="DIR", type=Path, required=True, help="the snapshot folder to check")
+    args = parser.parse_args(argv)
+    problems, summary = check(args.check)
+    for problem in problems:
+        print(problem)
+    print(summary, file=sys.stderr if problems else sys.stdout)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,7 +13,7 @@ from typing import Any, Literal, Mapping
 
 from lineage_utils.errors import ArtifactError
 
-AnomalyKind = Literal["repeated_page", "total_count_mismatch", "too_many_pages"]
+AnomalyKind = Literal["repeated_page", "total_count_mismatch", "too_many_pages", "listing_changed"]
 CrawlSource = Literal["snapshot", "mode_api"]
 
 

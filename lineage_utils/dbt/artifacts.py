@@ -11,8 +11,12 @@ import logging
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Iterator, Literal, Mapping
 
+import networkx as nx
+
+from lineage_utils.dbt.shapes import (entry, get_list, get_number, get_object, get_strings, get_text, json_kind,
+                                      require_text, shape_error)
 from lineage_utils.errors import ArtifactError
 from lineage_utils.jsonio import read_json
 
@@ -88,13 +92,18 @@ class DbtProject:
     disabled: tuple[str, ...]
     analyses: tuple[str, ...]
     run_results: Mapping[str, RunResult] = field(default_factory=dict)
+    missing_dependencies: tuple[tuple[str, str], ...] = ()
+    """(node, dependency) where ``depends_on`` names a node the manifest does not have."""
+    cycles: tuple[tuple[str, ...], ...] = ()
+    """Sets of nodes that depend on each other in a circle (dbt itself refuses these)."""
 
     def models(self) -> list[DbtNode]:
         return [n for n in self.nodes.values() if n.kind == "model"]
 
 
 def manifest_version(manifest: Mapping[str, Any], path: Path) -> int:
-    url = str((manifest.get("metadata") or {}).get("dbt_schema_version", ""))
+    metadata = get_object(manifest, "metadata", path)
+    url = str(metadata.get("dbt_schema_version", ""))
     match = _VERSION_RE.search(url)
     if not match:
         raise ArtifactError(f"{path}: no manifest schema version in metadata.dbt_schema_version ({url!r})")
@@ -107,27 +116,33 @@ def manifest_version(manifest: Mapping[str, Any], path: Path) -> int:
     return version
 
 
-def _owner(raw: Mapping[str, Any], groups: Mapping[str, Any]) -> str | None:
-    meta = _meta(raw)
-    owner = meta.get("owner")
+def _owner(raw: Mapping[str, Any], groups: Mapping[str, Any], path: Path, where: str) -> str | None:
+    owner = _meta(raw, path, where).get("owner")
     if isinstance(owner, str) and owner:
         return owner
-    group = groups.get(f"group.{raw.get('package_name')}.{raw.get('group')}") if raw.get("group") else None
-    if group:
-        who = group.get("owner") or {}
+    group = get_text(raw, "group", path, where)
+    found = groups.get(f"group.{raw.get('package_name')}.{group}") if group else None
+    if isinstance(found, Mapping):
+        who = get_object(found, "owner", path, entry("groups", f"group.{raw.get('package_name')}.{group}"))
         return who.get("email") or who.get("name")
     return None
 
 
-def _meta(raw: Mapping[str, Any]) -> dict[str, Any]:
-    meta = dict((raw.get("config") or {}).get("meta") or {})
-    meta.update(raw.get("meta") or {})
+def _meta(raw: Mapping[str, Any], path: Path, where: str) -> dict[str, Any]:
+    meta = dict(get_object(get_object(raw, "config", path, where), "meta", path, f"{where}.config"))
+    meta.update(get_object(raw, "meta", path, where))
     return meta
 
 
-def _tags(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    tags = set(raw.get("tags") or []) | set((raw.get("config") or {}).get("tags") or [])
-    return tuple(sorted(str(t) for t in tags))
+def _tags(raw: Mapping[str, Any], path: Path, where: str) -> tuple[str, ...]:
+    config = get_object(raw, "config", path, where)
+    tags = set(get_strings(raw, "tags", path, where)) | set(get_strings(config, "tags", path, f"{where}.config"))
+    return tuple(sorted(tags))
+
+
+def _depends_on(raw: Mapping[str, Any], path: Path, where: str) -> tuple[str, ...]:
+    nodes = get_strings(get_object(raw, "depends_on", path, where), "nodes", path, f"{where}.depends_on")
+    return tuple(sorted(set(nodes)))
 
 
 def _relation_name(raw: Mapping[str, Any], materialized: str | None) -> str | None:
@@ -139,102 +154,119 @@ def _relation_name(raw: Mapping[str, Any], materialized: str | None) -> str | No
     return ".".join(f'"{p}"' for p in parts if p) or None
 
 
-def _node(raw: Mapping[str, Any], kind: NodeKind, groups: Mapping[str, Any]) -> DbtNode:
-    config = raw.get("config") or {}
-    materialized = config.get("materialized") if kind != "source" else None
-    identifier = raw.get("identifier") if kind == "source" else (raw.get("alias") or raw.get("name"))
+_NODE_TEXT = ("name", "package_name", "original_file_path", "path", "database", "schema", "alias", "identifier",
+              "relation_name", "description", "access", "source_name")
+
+
+def _node(raw: Mapping[str, Any], kind: NodeKind, groups: Mapping[str, Any], path: Path, where: str) -> DbtNode:
+    text = {key: get_text(raw, key, path, where) for key in _NODE_TEXT}
+    config = get_object(raw, "config", path, where)
+    materialized = get_text(config, "materialized", path, f"{where}.config") if kind != "source" else None
+    identifier = text["identifier"] if kind == "source" else (text["alias"] or text["name"])
     ephemeral = materialized == "ephemeral"
-    access = raw.get("access") or config.get("access")
+    access = text["access"] or get_text(config, "access", path, f"{where}.config")
     return DbtNode(
-        unique_id=raw["unique_id"],
+        unique_id=require_text(raw, "unique_id", path, where),
         kind=kind,
-        name=str(raw.get("name")),
-        package=str(raw.get("package_name", "")),
-        path=str(raw.get("original_file_path") or raw.get("path") or ""),
-        database=None if ephemeral else raw.get("database"),
-        schema=None if ephemeral else raw.get("schema"),
+        name=str(text["name"]),
+        package=text["package_name"] or "",
+        path=text["original_file_path"] or text["path"] or "",
+        database=None if ephemeral else text["database"],
+        schema=None if ephemeral else text["schema"],
         identifier=None if ephemeral else identifier,
         relation_name=_relation_name(raw, materialized),
         materialized=materialized,
-        tags=_tags(raw),
-        meta=_meta(raw),
-        access=str(access) if access else None,
-        owner=_owner(raw, groups),
-        description=str(raw.get("description") or ""),
-        fqn=tuple(raw.get("fqn") or ()),
-        depends_on=tuple(sorted(set((raw.get("depends_on") or {}).get("nodes") or ()))),
-        created_at=raw.get("created_at"),
-        source_name=raw.get("source_name") if kind == "source" else None,
+        tags=_tags(raw, path, where),
+        meta=_meta(raw, path, where),
+        access=access or None,
+        owner=_owner(raw, groups, path, where),
+        description=text["description"] or "",
+        fqn=tuple(get_strings(raw, "fqn", path, where)),
+        depends_on=_depends_on(raw, path, where),
+        created_at=get_number(raw, "created_at", path, where),
+        source_name=text["source_name"] if kind == "source" else None,
     )
 
 
-def _exposure(raw: Mapping[str, Any]) -> DbtExposure:
-    owner = raw.get("owner") or {}
+def _exposure(raw: Mapping[str, Any], path: Path, where: str) -> DbtExposure:
+    owner = get_object(raw, "owner", path, where)
+    email = owner.get("email")
     return DbtExposure(
-        unique_id=raw["unique_id"],
-        name=str(raw.get("name")),
-        type=str(raw.get("type") or ""),
-        label=raw.get("label"),
-        owner_name=owner.get("name"),
-        owner_email=owner.get("email"),
-        url=raw.get("url"),
-        maturity=raw.get("maturity"),
-        path=str(raw.get("original_file_path") or ""),
-        depends_on=tuple(sorted(set((raw.get("depends_on") or {}).get("nodes") or ()))),
-        tags=_tags(raw),
-        meta=_meta(raw),
+        unique_id=require_text(raw, "unique_id", path, where),
+        name=str(get_text(raw, "name", path, where)),
+        type=get_text(raw, "type", path, where) or "",
+        label=get_text(raw, "label", path, where),
+        owner_name=get_text(owner, "name", path, f"{where}.owner"),
+        owner_email=", ".join(email) if isinstance(email, list) else get_text(owner, "email", path, f"{where}.owner"),
+        url=get_text(raw, "url", path, where),
+        maturity=get_text(raw, "maturity", path, where),
+        path=get_text(raw, "original_file_path", path, where) or "",
+        depends_on=_depends_on(raw, path, where),
+        tags=_tags(raw, path, where),
+        meta=_meta(raw, path, where),
     )
 
 
 def _enabled(raw: Mapping[str, Any]) -> bool:
-    return (raw.get("config") or {}).get("enabled", True) is not False
+    config = raw.get("config")
+    return not isinstance(config, Mapping) or config.get("enabled", True) is not False
+
+
+def _entries(manifest: Mapping[str, Any], section: str, path: Path) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+    """(unique_id, raw, where) of each entry of a manifest section, each one an object."""
+    for uid, raw in get_object(manifest, section, path).items():
+        if not isinstance(raw, Mapping):
+            raise shape_error(path, section, uid, "an object", raw)
+        yield uid, raw, entry(section, uid)
 
 
 def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
-    """Turn a manifest dict into a DbtProject (no run results)."""
+    """Turn a manifest dict into a DbtProject (no run results); a bad shape names file and key."""
     version = manifest_version(manifest, path)
-    groups = manifest.get("groups") or {}
+    groups = get_object(manifest, "groups", path)
     nodes: dict[str, DbtNode] = {}
     tests: dict[str, list[str]] = {}
     analyses: list[str] = []
     readers: dict[str, list[str]] = {}
-    for uid, raw in (manifest.get("nodes") or {}).items():
-        kind = raw.get("resource_type")
+    for uid, raw, where in _entries(manifest, "nodes", path):
+        kind = get_text(raw, "resource_type", path, where)
         if not _enabled(raw):
             continue
         if kind in GRAPH_RESOURCE_TYPES:
-            nodes[uid] = _node(raw, kind, groups)
+            nodes[uid] = _node(raw, kind, groups, path, where)
         elif kind == "test":
-            targets = [raw["attached_node"]] if raw.get("attached_node") else (raw.get("depends_on") or {}).get("nodes") or []
-            for target in targets:
+            attached = get_text(raw, "attached_node", path, where)
+            for target in [attached] if attached else _depends_on(raw, path, where):
                 tests.setdefault(target, []).append(uid)
         elif kind == "analysis":
             analyses.append(uid)
-            for target in (raw.get("depends_on") or {}).get("nodes") or []:
+            for target in _depends_on(raw, path, where):
                 readers.setdefault(target, []).append(uid)
-    for uid, raw in (manifest.get("sources") or {}).items():
+    for uid, raw, where in _entries(manifest, "sources", path):
         if _enabled(raw):
-            nodes[uid] = _node(raw, "source", groups)
+            nodes[uid] = _node(raw, "source", groups, path, where)
     for uid, node_tests in tests.items():
         if uid in nodes:
             nodes[uid] = replace(nodes[uid], tests=tuple(sorted(node_tests)))
     for uid, node_analyses in readers.items():
         if uid in nodes:
             nodes[uid] = replace(nodes[uid], analyses=tuple(sorted(node_analyses)))
-    exposures = {
-        uid: _exposure(raw) for uid, raw in (manifest.get("exposures") or {}).items() if _enabled(raw)
-    }
-    metadata = manifest.get("metadata") or {}
-    project_name = metadata.get("project_name") or _guess_project_name(nodes)
+    exposures = {uid: _exposure(raw, path, where)
+                 for uid, raw, where in _entries(manifest, "exposures", path) if _enabled(raw)}
+    metadata = get_object(manifest, "metadata", path)
+    project_name = get_text(metadata, "project_name", path, "metadata") or _guess_project_name(nodes)
+    known = {uid for section in _ID_SECTIONS for uid in get_object(manifest, section, path)}
     return DbtProject(
         project_name=str(project_name),
         schema_version=version,
-        adapter_type=metadata.get("adapter_type"),
-        generated_at=metadata.get("generated_at"),
+        adapter_type=get_text(metadata, "adapter_type", path, "metadata"),
+        generated_at=get_text(metadata, "generated_at", path, "metadata"),
         nodes=dict(sorted(nodes.items())),
         exposures=dict(sorted(exposures.items())),
-        disabled=tuple(sorted((manifest.get("disabled") or {}).keys())),
+        disabled=tuple(sorted(get_object(manifest, "disabled", path).keys())),
         analyses=tuple(sorted(analyses)),
+        missing_dependencies=_missing_dependencies(nodes, exposures, known),
+        cycles=_cycles(nodes, exposures),
     )
 
 
@@ -243,29 +275,64 @@ def _guess_project_name(nodes: Mapping[str, DbtNode]) -> str:
     return packages[0] if packages else ""
 
 
+_ID_SECTIONS = ("nodes", "sources", "exposures", "metrics", "semantic_models", "saved_queries", "unit_tests")
+"""Manifest sections whose keys a ``depends_on`` may name (a disabled node is not among them)."""
+
+
+def _missing_dependencies(nodes: Mapping[str, DbtNode], exposures: Mapping[str, DbtExposure],
+                          known: set[str]) -> tuple[tuple[str, str], ...]:
+    """(node, dependency) for each ``depends_on`` entry naming no enabled node of the manifest."""
+    found = {(uid, dep) for uid, item in (*nodes.items(), *exposures.items()) for dep in item.depends_on
+             if dep not in nodes and dep not in known}
+    return tuple(sorted(found))
+
+
+def _cycles(nodes: Mapping[str, DbtNode], exposures: Mapping[str, DbtExposure]) -> tuple[tuple[str, ...], ...]:
+    """The node sets that depend on themselves (strongly connected, or a self-dependency)."""
+    graph = nx.DiGraph()
+    graph.add_edges_from((dep, uid) for uid, item in (*nodes.items(), *exposures.items())
+                         for dep in item.depends_on if dep in nodes)
+    cycles = [tuple(sorted(c)) for c in nx.strongly_connected_components(graph)
+              if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))]
+    return tuple(sorted(cycles))
+
+
 def parse_run_results(data: Mapping[str, Any], path: Path) -> dict[str, RunResult]:
     results = data.get("results")
     if not isinstance(results, list):
         raise ArtifactError(f"{path}: no 'results' list (is this a run_results.json?)")
     out: dict[str, RunResult] = {}
-    for item in results:
-        timing = {t.get("name"): t for t in item.get("timing") or []}
-        completed = (timing.get("execute") or {}).get("completed_at")
-        out[item["unique_id"]] = RunResult(
-            unique_id=item["unique_id"],
+    for index, item in enumerate(results):
+        where = f"results[{index}]"
+        if not isinstance(item, Mapping):
+            raise shape_error(path, "results", str(index), "an object", item)
+        unique_id = require_text(item, "unique_id", path, where)
+        timing = {}
+        for step_index, step in enumerate(get_list(item, "timing", path, where)):
+            if not isinstance(step, Mapping):
+                raise shape_error(path, f"{where}.timing", str(step_index), "an object", step)
+            timing[step.get("name")] = step
+        execute = timing.get("execute") or {}
+        out[unique_id] = RunResult(
+            unique_id=unique_id,
             status=str(item.get("status")),
-            execution_time=float(item.get("execution_time") or 0.0),
-            completed_at=completed,
+            execution_time=get_number(item, "execution_time", path, where) or 0.0,
+            completed_at=get_text(execute, "completed_at", path, f"{where}.timing.execute"),
         )
     return out
 
 
-def load_manifest(path: Path | str) -> DbtProject:
-    path = Path(path)
+def read_artifact(path: Path) -> Mapping[str, Any]:
+    """A JSON object from ``path`` (``.gz`` too); corrupt gzip data or another shape names the file."""
     data = read_json(path)
     if not isinstance(data, Mapping):
-        raise ArtifactError(f"{path}: expected a JSON object at the top level")
-    return parse_manifest(data, path)
+        raise ArtifactError(f"{path}: expected a JSON object at the top level, got {json_kind(data)}")
+    return data
+
+
+def load_manifest(path: Path | str) -> DbtProject:
+    path = Path(path)
+    return parse_manifest(read_artifact(path), path)
 
 
 def find_artifact(folder: Path, name: str) -> Path | None:
@@ -289,5 +356,4 @@ def load_project(target_dir: Path | str, param: str = "dbt.target_dir") -> DbtPr
     if results_path is None:
         logger.info("no run_results.json in %s: runtimes will be empty", target_dir)
         return project
-    data = read_json(results_path)
-    return replace(project, run_results=parse_run_results(data, results_path))
+    return replace(project, run_results=parse_run_results(read_artifact(results_path), results_path))

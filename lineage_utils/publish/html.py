@@ -7,7 +7,9 @@ autoescaping (safety invariant 7). Every file is written atomically.
 
 Run folder contracts owned by this module:
 
-- ``run.json``: the run record (``publish.record``), the source of each run's status.
+- ``run.json``: the run record (``publish.record``), the source of each run's status. A run
+  left ``running`` by a dead process is marked ``interrupted`` when the list of runs is
+  written (so by the next run), and its page is rewritten to say so.
 - ``index.html``: the run's page, built from ``run.json`` and ``data/summary.json``.
 - ``<runs_dir>/index.html``: every run, newest first.
 """
@@ -29,7 +31,7 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config
 
 from lineage_utils.atomic import write_text_atomic
-from lineage_utils.publish.record import RUN_RECORD, FailureInfo, read_run_record
+from lineage_utils.publish.record import RUN_RECORD, FailureInfo, read_run_record, settle_abandoned
 from lineage_utils.publish.templating import TEMPLATES_DIR, render
 
 logger = logging.getLogger(__name__)
@@ -169,7 +171,13 @@ def format_value(value: Any, kind: str = "count") -> str:
 
 def headline_values(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``[(label, display text), ...]`` for :data:`HEADLINES`, in order."""
-    return [(h.label, format_value(summary.get(h.key), h.kind)) for h in HEADLINES]
+    rows = []
+    for h in HEADLINES:
+        text = format_value(summary.get(h.key), h.kind)
+        if h.key == "orphan_models" and summary.get("deletions_withheld") is True and text != MISSING:
+            text += " (unconfirmed: crawl incomplete, no deletion proposed)"
+        rows.append((h.label, text))
+    return rows
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:
@@ -234,15 +242,15 @@ def _data_files(run_dir: Path) -> list[tuple[str, str]]:
 def write_run_index(
     run_dir: Path, notebooks: Sequence[str], failed: FailureInfo | None
 ) -> Path:
-    """Write ``<run_dir>/index.html``: status, headline numbers, notebooks, files."""
+    """Write ``<run_dir>/index.html``: status, notes (interruption, crawl), numbers, notebooks, files."""
     record = read_run_record(run_dir)
     summary = read_summary(run_dir)
-    if failed is not None:
-        status: str = "failed"
-    elif record is not None:
-        status = record.status
+    if record is not None:
+        status: str = record.status
     else:
-        status = "complete"
+        status = "failed" if failed is not None else "complete"
+    notes = [f"Failed at {failed.describe()}"] if failed else []
+    notes += record.notes() if record is not None else []
     headline_keys = {h.key for h in HEADLINES}
     other_values = [
         (key, format_value(summary[key])) for key in sorted(summary) if key not in headline_keys
@@ -252,7 +260,7 @@ def write_run_index(
         status=status,
         started_at=record.started_at if record else None,
         finished_at=record.finished_at if record else None,
-        failure=f"Failed at {failed.describe()}" if failed else None,
+        notes=notes,
         headlines=headline_values(summary),
         notebooks=_notebook_rows(run_dir, notebooks, failed),
         files=_data_files(run_dir),
@@ -276,18 +284,24 @@ def write_runs_index(runs_dir: Path) -> Path:
         record = read_run_record(run_dir)
         if record is None:
             continue
+        if record.status == "running":
+            settled = settle_abandoned(run_dir)
+            if settled is not None:
+                record = settled
+                write_run_index(run_dir, record.notebooks, record.failure)
         summary = read_summary(run_dir)
-        failed_at = None
+        notes = []
         if record.failure is not None:
-            failed_at = f"at {record.failure.where()}"
+            notes.append(f"at {record.failure.where()}")
         elif record.failed_notebook:
-            failed_at = f"at {record.failed_notebook}"
+            notes.append(f"at {record.failed_notebook}")
+        notes += record.notes(detail=False)
         runs.append(
             {
                 "run_id": record.run_id,
                 "href": _href(Path(run_dir.name) / RUN_INDEX),
                 "status": record.status,
-                "failed_at": failed_at,
+                "notes": notes,
                 "started_at": record.started_at,
                 "headline_values": [value for _, value in headline_values(summary)],
                 "sort_key": _run_sort_key(run_dir.name),

@@ -14,11 +14,12 @@ from collections import Counter
 from typing import Any, Iterable, Mapping
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.lineage.orphans import orphan_ids
-from lineage_utils.publish.templating import render
+from lineage_utils.publish.templating import render, report_url, visible
 from lineage_utils.run_folder import Run
 
 KIND_COLOURS = {
@@ -29,11 +30,23 @@ STATE_COLOURS = {"orphan": "#d62728", "stale": "#ff8c00", "archived": "#7f7f7f",
 
 
 def configure_display() -> None:
-    """Tables show evidence whole: no truncated cells, no elided rows up to 200."""
+    """Tables show evidence whole, and every DataFrame a notebook displays goes through :func:`table`.
+
+    pandas' own HTML escapes markup but passes invisible and bidi characters through
+    raw; :func:`table` shows them as visible markers (and drops the index column).
+    """
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.max_rows", 200)
     pd.set_option("display.min_rows", 200)
     pd.set_option("display.max_columns", 40)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with every kernel
+        return
+    shell = get_ipython()
+    if shell is not None:
+        formatter = shell.display_formatter.formatters["text/html"]
+        formatter.for_type(pd.DataFrame, lambda frame: table(frame, limit=200).markup)
 
 
 class Html:
@@ -46,12 +59,48 @@ class Html:
         return self.markup
 
 
-def table(frame: pd.DataFrame, columns: list[str] | None = None) -> Html:
-    """A left-aligned, escaped table; URLs become links, missing values a dash."""
+MISSING = "—"
+LINK_COLUMN, TOKEN_COLUMN = "web_url", "token"
+
+
+def cell_text(value: Any) -> str:
+    """Display text of one table cell: lists joined, missing values a dash, marks visible."""
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        return ", ".join(cell_text(v) for v in value)
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return MISSING
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.6g}"
+    return visible(str(value))
+
+
+def _report_links(run: Run | None) -> tuple[Any, Any] | None:
+    return None if run is None else (run.params["bi.base_url"], run.params["bi.workspace"])
+
+
+def table(frame: pd.DataFrame, columns: list[str] | None = None, run: Run | None = None,
+          limit: int | None = None) -> Html:
+    """A left-aligned, escaped table; missing values a dash, invisible characters marked.
+
+    Given the ``run``, a ``web_url`` column links to each report on the configured BI
+    host, built from the row's report ``token``; a URL stored in the data is never a
+    link (it shows as text when no link can be built).
+    """
     shown = frame[columns] if columns else frame
-    markup = shown.to_html(index=False, escape=True, na_rep="—", render_links=True, border=0,
-                           classes="metapipeline-table")
-    return Html(render("views/table.html.j2", markup=markup))
+    links = _report_links(run)
+    tokens = frame[TOKEN_COLUMN].tolist() if TOKEN_COLUMN in frame.columns else [None] * len(frame)
+    numeric = [pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+               for dtype in shown.dtypes]
+    rows = []
+    for (_, values), token in zip(shown.head(limit).iterrows() if limit else shown.iterrows(), tokens):
+        row = []
+        for column, value, num in zip(shown.columns, values, numeric):
+            href = report_url(*links, token) if links and column == LINK_COLUMN else None
+            text = href or cell_text(value)
+            row.append({"text": text, "href": href, "num": num, "wrap": len(max(text.split() or [""], key=len)) > 40})
+        rows.append(row)
+    return Html(render("views/table.html.j2", columns=[cell_text(c) for c in shown.columns], rows=rows,
+                       total=len(shown)))
 
 
 def crawl_status(status: CrawlStatus) -> Html:
@@ -196,17 +245,21 @@ def _tooltip(node: str, attrs: Mapping[str, Any]) -> str:
     for key in ("relation_name", "materialized", "stale_rules", "archived", "view_count", "runs_count",
                 "last_run_at", "execution_time"):
         if attrs.get(key) not in (None, [], ""):
-            parts.append(f"{key}: {attrs.get(key)}")
+            parts.append(f"{key}: {cell_text(attrs.get(key))}")
     return "\n".join(parts)
 
 
-def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_nodes: int = 600) -> Html:
+def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_nodes: int = 600,
+                  run: Run | None = None) -> Html:
     """Inline SVG, layered left (sources) to right (reports). Click a node to light up its lineage.
 
     Orphans are the ones 02_merge stored on the graph unless given. Queries are folded
     into their reports; graphs bigger than ``max_nodes`` are cut down to the
-    neighbourhood of orphans and inactive reports.
+    neighbourhood of orphans and inactive reports. Given the ``run`` and its crawl was
+    incomplete, orphans are labelled unconfirmed (reports the crawl missed may read them).
     """
+    status = _status(run)
+    unconfirmed = status is not None and not status.complete
     orphans = set(orphan_ids(graph) if orphans is None else orphans)
     view = nx.DiGraph()
     for node, attrs in graph.nodes(data=True):
@@ -230,11 +283,16 @@ def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_n
     edges = [{"u": index[u], "v": index[v], "x1": pos[u][0], "y1": pos[u][1], "x2": pos[v][0], "y2": pos[v][1],
               "dashed": bool(d.get("dashed"))} for u, v, d in view.edges(data=True)]
     nodes = [{"i": index[n], "x": pos[n][0], "y": pos[n][1], "tooltip": _tooltip(n, a),
-              "colour": _colour(a, orphans, n), "label": str(a.get("name") or n)[:28]}
+              "colour": _colour(a, orphans, n), "label": visible(str(a.get("name") or n))[:28]}
              for n, a in view.nodes(data=True)]
-    legend = [*((k, v) for k, v in KIND_COLOURS.items() if k != "bi_query"), *STATE_COLOURS.items()]
+    states = {**STATE_COLOURS}
+    if unconfirmed:
+        states = {("orphan in what was crawled (unconfirmed: crawl incomplete)" if k == "orphan" else k): v
+                  for k, v in STATE_COLOURS.items()}
+    legend = [*((k, v) for k, v in KIND_COLOURS.items() if k != "bi_query"), *states.items()]
     return Html(render(
         "views/lineage_graph.html.j2", uid=f"lg{abs(hash(tuple(view))) % 10**8}", legend=legend, edges=edges,
+        unconfirmed=problem_names(status) if unconfirmed else None,
         nodes=nodes, width=pad * 2 + max(columns, default=0) * x_gap + 160,
         height=pad * 2 + max((len(v) for v in columns.values()), default=1) * y_gap,
         adjacency={"up": [[index[p] for p in view.predecessors(n)] for n in view],
@@ -246,17 +304,59 @@ def yaml_block(text: str) -> Html:
     return Html(render("views/yaml_block.html.j2", text=text))
 
 
-def cleanup_summary(result: Any) -> Html:
-    """Headline counts of the cleanup plan, and why deletions are withheld if they are."""
+def _status(run: Run | None) -> CrawlStatus | None:
+    if run is None or not run.path("crawl_status").is_file():
+        return None
+    return CrawlStatus.from_dict(run.read_json("crawl_status"), origin=str(run.path("crawl_status")))
+
+
+def problem_names(status: CrawlStatus | None) -> list[str]:
+    """The crawl's problems, one line each (``<target>: <reason>``); a generic line when none is named."""
+    if status is None:
+        return ["the crawl status of this run is not known"]
+    return [f"{target}: {reason}" for target, reason in status.problems] or ["the crawl did not complete"]
+
+
+def cleanup_summary(result: Any, run: Run | None = None) -> Html:
+    """Headline counts of the cleanup plan, and why deletions are withheld if they are.
+
+    When deletions are withheld, no model is counted as "to remove": the count says how
+    many would be proposed once the crawl is complete, and the crawl's problems are named.
+    """
+    withheld = bool(result.withheld)
     rows = [
         ("stale reports to archive", len(result.stale)),
-        ("orphan models to remove", len(result.orphans)),
+        ("orphan models to remove", 0 if withheld else len(result.orphans)),
+        *([("would be proposed for removal once the crawl is complete", len(result.orphans))] if withheld else []),
         ("models kept alive by one special link", len(result.keepers)),
         ("exposures generated", len(result.exposures)),
         ("planned actions (dry run)", len(result.actions)),
     ]
-    table = pd.DataFrame(rows, columns=["what", "count"]).to_html(index=False, escape=True)
-    return Html(render("views/cleanup_summary.html.j2", withheld=result.withheld, table=table))
+    return Html(render("views/cleanup_summary.html.j2", withheld=result.withheld if withheld else None,
+                       problems=problem_names(_status(run)) if withheld else [], rows=rows))
+
+
+ORPHAN_COLUMNS = ["name", "reason", "evidence", "last_consumer_name", "path"]
+
+
+def orphan_plan(result: Any, run: Run | None = None, columns: list[str] | None = None) -> Html:
+    """The orphan models: to remove, or, when deletions are withheld, what would be proposed.
+
+    Withheld (an incomplete crawl and ``cleanup.allow_incomplete`` off), the models are
+    not listed as ones to remove: the crawl's problems are named, and the list is shown
+    under "Would be proposed once the crawl is complete" with its evidence marked as
+    coming from an incomplete crawl.
+    """
+    frame = result.orphans
+    shown = [c for c in (columns or ORPHAN_COLUMNS) if c in frame.columns]
+    if not result.withheld:
+        return Html(render("views/orphan_plan.html.j2", withheld=None, problems=[], count=len(frame),
+                           table=table(frame, shown).markup))
+    evidence = "evidence (as far as the incomplete crawl shows)"
+    caveated = frame.rename(columns={"evidence": evidence})
+    return Html(render("views/orphan_plan.html.j2", withheld=result.withheld, problems=problem_names(_status(run)),
+                       count=len(frame),
+                       table=table(caveated, [evidence if c == "evidence" else c for c in shown]).markup))
 
 
 def actions_table(actions: Iterable[Any]) -> pd.DataFrame:

@@ -3,6 +3,13 @@
 ``ModeHandler`` checks HTTP basic auth, applies scripted faults (dropped connections,
 statuses) and the per-user rate limit (429 with ``Retry-After``), then asks the
 stand-in's ``respond`` for the documented answer and sends it as HAL JSON.
+
+Faults of the body: ``body`` sends a 200 with another body (empty, not JSON, or the
+answer's first half: truncated JSON with a matching ``Content-Length``); ``cut``
+announces the whole answer's ``Content-Length``, sends half of it and closes the
+connection (the client sees IncompleteRead). With ``standin.echo_headers`` every error
+body echoes what a leaky host would: the request headers (``Authorization`` in
+base64), the decoded credentials and a login URL carrying them URL-encoded.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import math
 import secrets
 import socket
 import time
+from urllib.parse import quote, quote_plus
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -63,11 +71,30 @@ class ModeHandler(BaseHTTPRequestHandler):
         ok = secrets.compare_digest(user, standin.token) and secrets.compare_digest(password, standin.secret)
         return user if ok else None
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def _echo(self) -> str:
+        """What a leaky host puts in an error body: every form the credentials took."""
+        header = self.headers.get("Authorization", "")
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            user, password = "", ""
+        login = f"/login?user={quote(user, safe='')}&password={quote_plus(password)}&p={quote(password)}"
+        return json.dumps({"authorization": header, "user": user, "password": password, "login_url": login,
+                           "headers": dict(self.headers.items())})
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
+              fault: Any = None) -> None:
         data = b"" if body is None else json.dumps(body).encode("utf-8")
+        length = len(data)
+        if fault is not None and fault.kind == "body":
+            data = data[: len(data) // 2] if fault.body is None else fault.body
+            length = len(data)
+        elif fault is not None and fault.kind == "cut":
+            data = data[: len(data) // 2]
+            self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", "application/hal+json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", str(length))
         if self.standin.rate_limit:
             self.send_header("X-RateLimit-Limit", str(self.standin.rate_limit))
         for name, value in (headers or {}).items():
@@ -98,16 +125,19 @@ class ModeHandler(BaseHTTPRequestHandler):
             status, body, headers = 401, {"id": "unauthorized", "message": "bad API token or secret"}, {}
         elif (wait := standin._rate_wait(user)) > 0:
             status, body = error(429, "rate_limited", "too many requests")
-            headers = {"Retry-After": str(math.ceil(wait))}
-        elif fault is not None:
+            headers = {"Retry-After": str(math.ceil(wait))} if standin.rate_limit_retry_after else {}
+        elif fault is not None and fault.kind == "status":
             ident = {429: "rate_limited", 503: "service_unavailable"}.get(fault.status, "internal_server_error")
             status, body = error(fault.status, ident, "scripted fault")
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
         else:
             status, body = standin.respond(self.command, split.path, query)
             headers = {}
+        if status >= 400 and standin.echo_headers and isinstance(body, dict):
+            body = {**body, "message": f"{body.get('message', '')}; request was: {self._echo()}"}
+        body_fault = fault if fault is not None and fault.kind in ("body", "cut") and status < 400 else None
         with standin._lock:
-            record(status)
-        self._send(status, body, headers)
+            record(0 if body_fault is not None and body_fault.kind == "cut" else status)
+        self._send(status, body, headers, body_fault)
 
     do_GET = do_PATCH = do_DELETE = _handle

@@ -32,7 +32,9 @@ shape, ``final_page.json``), this server always sends ``_embedded.reports: []``;
 ``filter``/``order``/``order_by`` of report lists are documented but not served.
 
 Faults are scripted per test (``fail``, ``burst_429``, ``drop_connections``,
-``loop_listing``, ``deny_report``, ``vanish_after_listing``, ``latency``);
+``bad_body``, ``cut_body``, ``echo_headers``,
+``loop_listing``, ``deny_report``, ``vanish_after_listing``, ``latency``; and, in
+``mode_listing_faults``, ``repeat_page``, ``delete_after_page``, ``endless_listing``);
 ``touch_report`` changes a report for incremental crawls; ``log`` records every
 request. ``python -m lineage_utils.testing.mode_standin FOLDER`` serves a folder
 until Ctrl-C.
@@ -57,17 +59,19 @@ from urllib.parse import urlencode
 
 from lineage_utils.bi.snapshot import read_snapshot_dir
 from lineage_utils.testing.mode_http import LoggedRequest, ModeHandler, error as _error
+from lineage_utils.testing.mode_listing_faults import ListingFaults
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class _Fault:
-    kind: str  # "status", "drop"
+    kind: str  # "status", "drop", "body" (200, another body), "cut" (body cut short, then closed)
     pattern: re.Pattern[str]
     remaining: int
     status: int = 503
     retry_after: str | None = None
+    body: bytes | None = None  # "body": sent instead of the answer; None: the answer's first half
 
 
 class _Bucket:
@@ -108,9 +112,12 @@ class ModeStandIn:
         self.users: dict[str, dict[str, Any]] = bundle["users"]
         self.log: list[LoggedRequest] = []
         self._faults: list[_Fault] = []
+        self.echo_headers = False  # error bodies echo the request's headers (a leaky host)
+        self.rate_limit_retry_after = True  # False: a rate-limited 429 comes without Retry-After
         self._loops: dict[tuple[str, str], int] = {}
         self._denied: dict[str, int] = {}
         self._vanishing: set[str] = set()
+        self._listing_faults = ListingFaults()
         self._buckets: dict[str, _Bucket] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -160,6 +167,16 @@ class ModeStandIn:
         with self._lock:
             self._faults.append(_Fault("drop", re.compile(path_pattern), times))
 
+    def bad_body(self, path_pattern: str, body: bytes | None = b"", times: int = 1) -> None:
+        """The next ``times`` matching requests get 200 with ``body`` (None: the answer's first half)."""
+        with self._lock:
+            self._faults.append(_Fault("body", re.compile(path_pattern), times, 200, body=body))
+
+    def cut_body(self, path_pattern: str, times: int = 1) -> None:
+        """The next ``times`` matching requests get half the answer of a full Content-Length, then a close."""
+        with self._lock:
+            self._faults.append(_Fault("cut", re.compile(path_pattern), times, 200))
+
     def loop_listing(self, space: str, from_page: int = 2, listing: str = "reports") -> None:
         """From ``from_page`` on, the listing serves its first page again (a looping server)."""
         with self._lock:
@@ -174,6 +191,23 @@ class ModeStandIn:
         """The report is deleted right after a listing page shows it."""
         with self._lock:
             self._vanishing.add(token)
+
+    def repeat_page(self, space: str, page: int, times: int = 1, listing: str = "reports") -> None:
+        """The next ``times`` requests for ``page`` of the listing serve ``page - 1`` again."""
+        with self._lock:
+            self._listing_faults.repeat(space, page, times, listing)
+
+    def delete_after_page(self, space: str, page: int, token: str | None = None, times: int = 1,
+                          listing: str = "reports") -> None:
+        """Right after ``page`` is served, delete ``token`` (else that page's last report); ``times`` walks."""
+        with self._lock:
+            self._listing_faults.delete_after(space, page, token, times, listing)
+
+    def endless_listing(self, space: str, listing: str = "reports", total_count: int | None = None,
+                        stop_after: int = 1000) -> None:
+        """Full pages of new reports with a next link, forever (``stop_after`` pages: a safety net)."""
+        with self._lock:
+            self._listing_faults.endless(space, listing, total_count, stop_after)
 
     def touch_report(self, token: str, when: datetime | None = None) -> None:
         """An edit: ``updated_at``, ``edited_at`` and ``last_saved_at`` move on."""
@@ -247,6 +281,10 @@ class ModeStandIn:
         items = [r for r in self.reports.values() if str(r.get("space_token")) == space and wanted(r)]
         size = _int(query.get("per_page"), self.page_size) if self.honour_per_page else self.page_size
         page = _int(query.get("page"), 1)
+        faults = self._listing_faults
+        if faults.is_endless(space, listing):
+            return 200, faults.endless_page(space, listing, page, size, path, self.reports, self.queries)
+        requested, page = page, faults.page_to_serve(space, listing, page)
         loop_from = self._loops.get((space, listing))
         if loop_from is not None and page >= loop_from:
             page = 1
@@ -256,6 +294,10 @@ class ModeStandIn:
                 self._vanishing.discard(report["token"])
                 self.reports.pop(report["token"], None)
                 self.queries.pop(report["token"], None)
+        deleted = faults.to_delete(space, listing, requested, shown)
+        if deleted is not None:
+            self.reports.pop(deleted, None)
+            self.queries.pop(deleted, None)
         return 200, {"_links": {"self": {"href": path}}, "_embedded": {"reports": shown}}
 
     def _report(self, method: str, token: str, action: str | None) -> tuple[int, Any]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from lineage_utils.actions.plan import cleanup_patch, plan_actions
+from pathlib import Path
+
+import pytest
+
+from lineage_utils.actions.plan import cleanup_patch, plan_actions, refused_path
 from lineage_utils.actions.records import Action
 from lineage_utils.lineage.orphans import Orphan
 from lineage_utils.lineage.staleness import StaleReport
@@ -41,3 +45,59 @@ def test_patch_deletes_exactly_the_orphan_files(tmp_path):
     assert patch == ("diff --git a/models/old.sql b/models/old.sql\ndeleted file mode 100644\n"
                      "--- a/models/old.sql\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-select 1\n-from x\n")
     assert cleanup_patch(None, [orphan("old", "models/old.sql")]) == ""
+
+
+# -- a manifest path that leaves the project is refused, never read ---------------------------
+SECRET = "outside-secret-4e1b77 select * from credentials"
+
+
+def escaping_project(tmp_path, form: str) -> tuple[Path, str]:
+    """A dbt project and an orphan path of ``form`` that leads to a file outside it."""
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    (project / "models").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.sql").write_text(SECRET + "\n")
+    (project / "models" / "kept.sql").write_text("select 1\n")
+    if form == "dotdot":
+        return project, "models/../../outside/secret.sql"
+    if form == "absolute":
+        return project, str(outside / "secret.sql")
+    if form == "symlinked_file":
+        (project / "models" / "link.sql").symlink_to(outside / "secret.sql")
+        return project, "models/link.sql"
+    (project / "models" / "shared").symlink_to(outside, target_is_directory=True)  # symlinked_dir
+    return project, "models/shared/secret.sql"
+
+
+FORMS = ("dotdot", "absolute", "symlinked_file", "symlinked_dir")
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_patch_never_reads_a_path_outside_the_project(tmp_path, form):
+    project, path = escaping_project(tmp_path, form)
+    patch = cleanup_patch(project, [orphan("evil", path), orphan("kept", "models/kept.sql")])
+    assert SECRET not in patch and "secret" not in patch
+    assert patch.startswith("diff --git a/models/kept.sql b/models/kept.sql\n")
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_path_outside_the_project_is_a_refused_action_naming_node_and_path(tmp_path, form):
+    project, path = escaping_project(tmp_path, form)
+    evil, kept = plan_actions([], [orphan("evil", path), orphan("kept", "models/kept.sql")], "r", project)
+    assert (evil.action, evil.target, evil.path, evil.result) == ("delete_model", "model.p.evil", path, "refused")
+    assert evil.reason == "path_outside_project" and repr(path) in evil.evidence
+    assert SECRET not in evil.evidence
+    assert (kept.result, kept.path) == ("planned", "models/kept.sql")
+
+
+@pytest.mark.parametrize("path", ["models/a\nb.sql", "C:\\models\\x.sql", "models\\..\\..\\x.sql"])
+def test_odd_paths_are_refused(tmp_path, path):
+    assert refused_path(tmp_path, path)
+
+
+def test_a_symlink_that_stays_inside_the_project_is_allowed(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "real.sql").write_text("select 2\n")
+    (tmp_path / "models" / "alias.sql").symlink_to(tmp_path / "models" / "real.sql")
+    assert refused_path(tmp_path, "models/alias.sql") is None
+    assert "-select 2" in cleanup_patch(tmp_path, [orphan("alias", "models/alias.sql")])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,7 +20,8 @@ from lineage_utils.publish.html import (
     write_run_index,
     write_runs_index,
 )
-from lineage_utils.publish.record import FailureInfo, RunRecord, write_run_record
+from lineage_utils.publish.record import FailureInfo, RunRecord, read_run_record, settle_abandoned, write_run_record
+from lineage_utils.publish.run_dirs import RUN_LOCK, hold_run_lock
 
 PNG_1PX = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -249,3 +253,93 @@ def test_runs_index_escapes_a_tampered_record(tmp_path):
 def test_runs_index_of_an_empty_folder(tmp_path):
     html = write_runs_index(tmp_path).read_text(encoding="utf-8")
     assert "No runs yet" in html
+
+
+# ------------------------------------------------ runs left "running" by a dead process
+
+
+def _reaped_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def running_run(runs_dir: Path, run_id: str, *, lock: bool, pid: int | None) -> Path:
+    run_dir = make_run(runs_dir, run_id, status="running", finished_at=None, pid=pid, executed=("01_crawl",))
+    if lock:
+        (run_dir / RUN_LOCK).touch()
+    return run_dir
+
+
+def test_runs_index_marks_a_running_run_nobody_holds_the_lock_of_as_interrupted(tmp_path):
+    run_dir = running_run(tmp_path, "20261125T110356Z", lock=True, pid=4242)
+    html = write_runs_index(tmp_path).read_text(encoding="utf-8")
+    record = read_run_record(run_dir)
+    assert record.status == "interrupted"
+    assert record.interruption.startswith("process 4242 ended during 01_crawl without finishing the run")
+    assert "status-interrupted" in html and "Interrupted: process 4242" in html
+    run_page = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "status-interrupted" in run_page and "Interrupted: process 4242 ended during 01_crawl" in run_page
+
+
+def test_runs_index_leaves_a_live_run_running(tmp_path):
+    run_dir = running_run(tmp_path, "20261125T110356Z", lock=False, pid=os.getpid())
+    with hold_run_lock(run_dir):
+        write_runs_index(tmp_path)
+        assert read_run_record(run_dir).status == "running"
+    write_runs_index(tmp_path)  # the lock is released: nobody runs it any more
+    assert read_run_record(run_dir).status == "interrupted"
+
+
+def test_a_running_record_without_a_lock_file_is_judged_by_its_pid(tmp_path):
+    dead = running_run(tmp_path, "20261125T110356Z", lock=False, pid=_reaped_pid())
+    alive = running_run(tmp_path, "20261125T110357Z", lock=False, pid=os.getpid())
+    unknown = running_run(tmp_path, "20261125T110358Z", lock=False, pid=None)
+    write_runs_index(tmp_path)
+    assert read_run_record(dead).status == "interrupted"
+    assert read_run_record(alive).status == "running"
+    assert read_run_record(unknown).status == "running"  # an older run: nothing to judge it by
+
+
+def test_a_finished_run_is_never_settled(tmp_path):
+    run_dir = make_run(tmp_path, "20261125T110356Z", status="complete", pid=_reaped_pid())
+    (run_dir / RUN_LOCK).touch()
+    assert settle_abandoned(run_dir) is None
+    assert read_run_record(run_dir).status == "complete"
+
+
+# ------------------------------------------------------------- incomplete crawls
+
+
+def test_incomplete_crawl_is_shown_on_both_pages_escaped(tmp_path):
+    problems = tuple(f"report{i} {EVIL}: HTTP 403" for i in range(10))
+    run_dir = make_run(tmp_path, "20261125T110356Z", {"crawl_complete": False}, crawl_complete=False,
+                       deletions_withheld=True, crawl_problems=problems, crawl_problem_count=14)
+    make_run(tmp_path, "20261125T110357Z", {"crawl_complete": True}, crawl_complete=True)
+    runs_html = write_runs_index(tmp_path).read_text(encoding="utf-8")
+    assert runs_html.count("crawl incomplete: deletions withheld (14 problems)") == 1
+    assert EVIL not in runs_html and "report0" not in runs_html  # counted on the list, listed on the run page
+    run_html = write_run_index(run_dir, ("01_crawl",), None).read_text(encoding="utf-8")
+    assert "crawl incomplete: deletions withheld (14 problems: report0 &lt;script&gt;" in run_html
+    assert "; and 4 more" in run_html and EVIL not in run_html
+
+
+def test_run_record_round_trips_and_tolerates_tampered_crawl_fields(tmp_path):
+    record = RunRecord(run_id="r", started_at="s", finished_at=None, status="complete", notebooks=("a",),
+                       pid=12, crawl_complete=False, deletions_withheld=True, crawl_problems=("x: y",),
+                       crawl_problem_count=1)
+    assert RunRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    tampered = RunRecord.from_json({"run_id": "r", "pid": "12", "crawl_complete": "no", "deletions_withheld": 1,
+                                    "crawl_problems": list(range(50)), "crawl_problem_count": True,
+                                    "interruption": ["x"]})
+    assert tampered.pid is None and tampered.crawl_complete is None and tampered.deletions_withheld is None
+    assert len(tampered.crawl_problems) == 10 and tampered.crawl_problem_count == 0
+    assert tampered.interruption is None
+
+
+def test_a_withheld_orphan_count_is_never_shown_as_models_to_remove():
+    from lineage_utils.publish.html import headline_values
+
+    withheld = dict(headline_values({"orphan_models": 7, "deletions_withheld": True}))
+    assert withheld["Orphan models"] == "7 (unconfirmed: crawl incomplete, no deletion proposed)"
+    assert dict(headline_values({"orphan_models": 7, "deletions_withheld": False}))["Orphan models"] == "7"

@@ -87,6 +87,45 @@ def test_datasets_are_listed_under_reports(mode_standin):
     assert [r["type"] for r in items] == ["DatasetReport"]
 
 
+def report_page(standin, page, listing="reports"):
+    return get(standin, f"/api/{WS}/spaces/{COMMERCE}/{listing}", page=page).json()
+
+
+def tokens_of(body):
+    return [r["token"] for r in body["_embedded"]["reports"]]
+
+
+def test_repeat_page_serves_the_page_before_then_recovers(mode_standin):
+    mode_standin.page_size = 3
+    first, second = tokens_of(report_page(mode_standin, 1)), tokens_of(report_page(mode_standin, 2))
+    mode_standin.repeat_page(COMMERCE, page=2, times=2)
+    assert [tokens_of(report_page(mode_standin, 2)) for _ in range(3)] == [first, first, second]
+
+
+def test_delete_after_page_shifts_the_later_pages_by_one(mode_standin):
+    mode_standin.page_size = 3
+    before = [t for n in (1, 2, 3, 4) for t in tokens_of(report_page(mode_standin, n))]
+    mode_standin.delete_after_page(COMMERCE, page=1)
+    assert tokens_of(report_page(mode_standin, 1)) == before[:3]
+    assert before[2] not in mode_standin.reports
+    assert tokens_of(report_page(mode_standin, 2)) == before[4:7]  # the neighbour before[3] moved to page 1
+    assert tokens_of(report_page(mode_standin, 1)) == [before[0], before[1], before[3]]  # once: nothing more deleted
+
+
+def test_endless_listing_always_has_a_full_page_and_a_next_link(mode_standin):
+    mode_standin.page_size = 3
+    mode_standin.endless_listing(COMMERCE, total_count=7, stop_after=5)
+    pages = [report_page(mode_standin, n) for n in range(1, 7)]
+    assert [len(p["_embedded"]["reports"]) for p in pages] == [3, 3, 3, 3, 3, 0]
+    assert all("next_page" in p["_links"] and p["pagination"]["total_count"] == 7 for p in pages[:5])
+    assert len({t for p in pages for t in tokens_of(p)}) == 15
+    token = tokens_of(pages[0])[0]
+    assert get(mode_standin, f"/api/{WS}/reports/{token}/queries").json()["_embedded"]["queries"] == []
+    assert tokens_of(report_page(mode_standin, 1, "datasets")) == [r["token"] for r in mode_standin.reports.values()
+                                                                   if r["space_token"] == COMMERCE
+                                                                   and r["type"] == "DatasetReport"]
+
+
 def test_queries_data_sources_definitions_and_creator(mode_standin):
     report = get(mode_standin, f"/api/{WS}/spaces/{COMMERCE}/reports").json()["_embedded"]["reports"][0]
     queries = get(mode_standin, f"/api/{WS}/reports/{report['token']}/queries").json()["_embedded"]["queries"]

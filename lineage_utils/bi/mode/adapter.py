@@ -20,6 +20,7 @@ from lineage_utils.atomic import write_text_atomic
 from lineage_utils.bi.adapter import ActionKind, ActionResult, register
 from lineage_utils.bi.hal import report_node_id
 from lineage_utils.bi.status import CrawlStatus
+from lineage_utils.bi.types import Where, flag
 from lineage_utils.errors import ArtifactError, BIApiError
 from lineage_utils.bi.mode.client import ModeClient
 from lineage_utils.bi.mode.crawl import carry_forward, crawl_workspace
@@ -56,12 +57,19 @@ def load_state(path: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
+def _archived(document: Any, report: str) -> bool | None:
+    """A report's ``archived`` with Mode's wire types (``"false"`` is not archived); None: not said."""
+    where = Where(f"GET /reports/{report}")
+    return flag(document, "archived", where) if isinstance(document, dict) else None
+
+
 @dataclass
 class ModeAdapter:
     client: ModeClient
     state_dir: Path | None
     workers: int = 8
     include_personal: bool = True
+    max_pages: int = 10_000
 
     @classmethod
     def from_params(cls, params: Params) -> ModeAdapter:
@@ -69,16 +77,18 @@ class ModeAdapter:
         client = ModeClient(
             params["bi.base_url"], params["bi.workspace"], token, secret, rate_limit=params["bi.rate_limit"],
             timeout=params["bi.timeout"], max_retries=params["bi.max_retries"], pool_size=params["bi.workers"],
+            max_retries_rate_limited=params["bi.max_retries_rate_limited"],
+            retry_after_max=params["bi.retry_after_cap"], max_pages=params["bi.max_pages"],
         )
         return cls(client=client, state_dir=params.path("bi.state_dir"), workers=params["bi.workers"],
-                   include_personal=params["bi.include_personal_spaces"])
+                   include_personal=params["bi.include_personal_spaces"], max_pages=params["bi.max_pages"])
 
     # -- crawl ------------------------------------------------------------------------
     def crawl(self, full: bool = False, progress: bool = False) -> tuple[dict[str, Any], CrawlStatus]:
         path = state_path(self.state_dir, self.client.workspace) if self.state_dir else None
         previous = load_state(path) if path else None
         bundle, status = crawl_workspace(self.client, previous, full=full, workers=self.workers, progress=progress,
-                                         include_personal=self.include_personal)
+                                         include_personal=self.include_personal, max_pages=self.max_pages)
         if path:
             write_text_atomic(path, json.dumps(carry_forward(bundle, previous, status), sort_keys=True) + "\n")
         return bundle, status
@@ -93,12 +103,13 @@ class ModeAdapter:
         action: ActionKind = "archive" if archived else "unarchive"
         try:
             current = self.client.report(report)
-            if bool(current.get("archived")) == archived:
+            if _archived(current, report) == archived:
                 return self._result(report, action, "noop", f"already {'archived' if archived else 'active'}")
             answer = (self.client.archive if archived else self.client.unarchive)(report)
-        except BIApiError as exc:
+            answered = _archived(answer, report)
+        except (BIApiError, ArtifactError) as exc:
             return self._result(report, action, "failed", str(exc))
-        if "archived" in answer and bool(answer["archived"]) != archived:
+        if answered is not None and answered != archived:
             return self._result(report, action, "failed", f"the API answered archived={answer['archived']}")
         return self._result(report, action, "done", f"{action}d")
 
@@ -112,10 +123,12 @@ class ModeAdapter:
         """Delete an archived report; an active one is refused, a gone one is a no-op."""
         try:
             current = self.client.report(report)
-            if not current.get("archived"):
-                return self._result(report, "delete", "failed", "not archived: a report is archived first and "
-                                    "deleted only after the grace period")
+            if _archived(current, report) is not True:
+                return self._result(report, "delete", "failed", "not archived (or not known to be): a report is "
+                                    "archived first and deleted only after the grace period")
             self.client.delete(report)
+        except ArtifactError as exc:
+            return self._result(report, "delete", "failed", str(exc))
         except BIApiError as exc:
             if exc.status == 404:
                 return self._result(report, "delete", "noop", "already gone (404)")

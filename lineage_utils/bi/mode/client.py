@@ -2,121 +2,53 @@
 
 Follows ../shared/mode-api.md. Everything that touches the network goes through
 ``ModeClient._request``: the session, HTTP basic auth, a timeout on every call, the
-client-side rate limit (a token bucket shared by every thread), retries with
-exponential backoff and jitter on 429, 5xx and connection errors (honouring
-``Retry-After``), and the mapping of failures to ``BIApiError`` naming the endpoint.
-Credentials never reach a log line or an error message (``redact``).
+client-side rate limit (a token bucket shared by every thread that slows down on 429s
+and recovers slowly: ``ratelimit``), retries with exponential backoff and jitter on
+429, 5xx, dropped or cut connections, timeouts and 200s whose body is empty or not
+JSON, honouring ``Retry-After`` (``retry``: 429s have their own, larger budget), and
+the mapping of failures to ``BIApiError`` naming the endpoint. Credentials never reach
+a log line or an error message in any form (``lineage_utils.redact``); outside error
+bodies are cut to a few hundred characters.
 
-Paging (``paginate``), every scheme mode-api.md lists:
-
-* a ``_links.next_page`` link is followed when present; once pages have carried
-  one, a page without it is the end;
-* a ``pagination`` block, SPEC's ``{first_page, last_page, total_pages, total_count}``
-  or the live ``{page, per_page, count, total_pages, total_count}``, ends at
-  ``total_pages``; ``total_count`` is cross-checked against what was seen;
-* otherwise (report and dataset listings, recorded without either) only an **empty**
-  ``_embedded.<key>`` ends the listing. A short page is not the end;
-* a page whose items were all seen already (a looping server) stops the listing and
-  is recorded as an anomaly; so is a ``total_count`` that does not match.
+Paging (``walk``, ``paginate``) follows the rules of :mod:`lineage_utils.bi.mode.listing`:
+the API's own end signals only, a repeated page fetched once more before it is an
+anomaly, a listing without end bounded by ``total_count`` or ``max_pages``, and a page
+that is not a HAL listing an error rather than the end.
 """
 
 from __future__ import annotations
 
-import email.utils
+import http.client
+import json
 import logging
-import random
 import threading
 import time
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import tenacity
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from lineage_utils.bi.hal import embedded, link, username_from_href
+from lineage_utils.bi.mode.listing import Listing, walk_listing
+from lineage_utils.bi.mode.ratelimit import RateLimiter
+from lineage_utils.bi.mode.retry import RETRY_STATUSES, Retryable, RetryBudget, retry_after_seconds, wait_seconds
 from lineage_utils.bi.status import Anomaly
 from lineage_utils.errors import BIApiError
+from lineage_utils.redact import redact_body
+
+__all__ = ["MAX_PAGES", "ModeClient", "RateLimiter", "embedded", "link"]
 
 logger = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_PAGES = 100_000
-"""A listing longer than this is stopped and recorded (no Mode listing comes near it)."""
-
-class RateLimiter:
-    """A thread-safe token bucket: at most ``rate`` acquisitions per second, ``burst`` at once.
-
-    Each caller reserves the next free slot under the lock and sleeps outside it, so
-    threads are served in turn and the pace is even. ``rate <= 0`` means no limit.
-    """
-
-    def __init__(self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.rate = float(rate)
-        self.burst = max(1.0, float(burst))
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tokens = self.burst
-        self._stamp = clock()
-
-    def acquire(self) -> float:
-        """Take one token, waiting for it; returns the seconds waited."""
-        if self.rate <= 0:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every secret value replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds (fractions accepted) or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
-
-
-class _Retryable(Exception):
-    """One attempt failed in a way worth another: the reason, HTTP status and Retry-After."""
-
-    def __init__(self, reason: str, status: int | None, retry_after: float | None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-
-
-def _item_key(item: Mapping[str, Any]) -> str:
-    for field in ("token", "id", "username"):
-        if item.get(field) not in (None, ""):
-            return f"{field}:{item[field]}"
-    return repr(sorted(item.items()))
+MAX_PAGES = 10_000
+"""The default bound of a listing without ``total_count`` (params ``bi.max_pages``)."""
+DROPPED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+           requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError, http.client.HTTPException,
+           ConnectionError)
+"""A connection that failed, timed out or was cut mid-body (IncompleteRead, ProtocolError): retried."""
 
 
 class ModeClient:
@@ -124,12 +56,16 @@ class ModeClient:
 
     ``backoff`` is the first retry's wait in seconds (doubled per retry, plus up to
     100% jitter, capped at ``backoff_max``); ``retry_after_max`` caps a server's
-    ``Retry-After``. ``requests_made`` counts every HTTP attempt, retries included.
+    ``Retry-After`` (a longer one is logged as a warning). ``max_retries`` bounds the
+    retries of one call on 5xx, dropped connections, timeouts and broken bodies;
+    ``max_retries_rate_limited`` bounds its retries on 429. ``requests_made`` counts
+    every HTTP attempt, retries included; ``rate_limited`` the 429s among them.
     """
 
     def __init__(self, base_url: str, workspace: str, token: str, secret: str, *, rate_limit: float = 4.0,
-                 timeout: float = 30.0, max_retries: int = 5, backoff: float = 0.5, backoff_max: float = 30.0,
-                 retry_after_max: float = 120.0, pool_size: int = 16, per_page: int = 100):
+                 timeout: float = 30.0, max_retries: int = 5, max_retries_rate_limited: int = 12,
+                 backoff: float = 0.5, backoff_max: float = 30.0, retry_after_max: float = 120.0,
+                 pool_size: int = 16, per_page: int = 100, max_pages: int = MAX_PAGES):
         if not workspace:
             raise BIApiError("Mode workspace is empty (params key 'bi.workspace')", endpoint="", target="workspace")
         parts = urlsplit(base_url)
@@ -139,10 +75,12 @@ class ModeClient:
         self.workspace = workspace
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
+        self.max_retries_rate_limited = int(max_retries_rate_limited)
         self.backoff = float(backoff)
         self.backoff_max = float(backoff_max)
         self.retry_after_max = float(retry_after_max)
         self.per_page = int(per_page)
+        self.max_pages = int(max_pages)
         self.limiter = RateLimiter(rate_limit)
         self._secrets = tuple(s for s in (token, secret) if s)
         self._session = requests.Session()
@@ -155,6 +93,7 @@ class ModeClient:
         self._lock = threading.Lock()
         self._requests = 0
         self._retries = 0
+        self._rate_limited = 0
         self._anomalies: list[Anomaly] = []
 
     # -- bookkeeping -------------------------------------------------------------------
@@ -167,6 +106,11 @@ class ModeClient:
     def retries(self) -> int:
         with self._lock:
             return self._retries
+
+    @property
+    def rate_limited(self) -> int:
+        with self._lock:
+            return self._rate_limited
 
     @property
     def anomalies(self) -> list[Anomaly]:
@@ -202,122 +146,117 @@ class ModeClient:
         return url
 
     def _request(self, method: str, href: str, *, params: Mapping[str, Any] | None = None,
-                 target: str = "") -> requests.Response:
-        """One API call with auth, timeout, rate limit and retries; failures -> BIApiError.
+                 target: str = "", want_json: bool = True) -> Any:
+        """One API call with auth, timeout, rate limit and retries -> its JSON document; failures -> BIApiError.
 
-        Retries (tenacity) cover 429, 5xx, dropped connections and timeouts: each waits
-        the server's ``Retry-After`` (capped at ``retry_after_max``) or an exponential
-        backoff with jitter, is logged with credentials redacted, and takes a new slot
-        from the rate limiter. Other 4xx fail at once.
+        Retries (tenacity) cover 429, 5xx, dropped or cut connections, timeouts and a
+        200 whose body is empty, not JSON or not a JSON object (``want_json``; a
+        non-GET call may answer an empty body). Each waits the server's ``Retry-After``
+        (capped) or an exponential backoff with jitter, is logged with credentials
+        redacted, and takes a new slot from the rate limiter, which a 429 slows down.
+        Other 4xx fail at once. Returns None when ``want_json`` is off.
         """
         url = self.url(href)
         endpoint = f"{method} {urlsplit(url).path}"
         target = target or urlsplit(url).path
+        budget = RetryBudget(self.max_retries, self.max_retries_rate_limited)
 
-        def attempt() -> requests.Response:
+        def retry(failure: Retryable) -> Retryable:
+            budget.spend(failure)
+            return failure
+
+        def attempt() -> Any:
+            sent_at = self.limiter.now()
             self.limiter.acquire()
             with self._lock:
                 self._requests += 1
             try:
                 response = self._session.request(method, url, params=params, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise _Retryable(f"{type(exc).__name__}: {redact(str(exc), self._secrets)}", None, None) from None
-            if response.status_code < 400:
-                return response
+            except DROPPED as exc:
+                raise retry(Retryable(f"{type(exc).__name__}: {redact_body(str(exc), self._secrets)}", None)) from None
             status = response.status_code
-            reason = f"HTTP {status}: {redact(response.text[:300], self._secrets).strip()}"
+            if status < 400:
+                document = self._document(response, method, want_json, retry)
+                self.limiter.on_success()
+                return document
+            reason = f"HTTP {status}: {redact_body(response.text, self._secrets)}"
             if status not in RETRY_STATUSES:
                 raise BIApiError(f"Mode API {endpoint} ({target}): {reason}", status=status,
                                  endpoint=endpoint, target=target)
-            raise _Retryable(reason, status, _retry_after(response.headers.get("Retry-After")))
+            if status == 429:
+                self.limiter.on_rate_limited(sent_at)
+                with self._lock:
+                    self._rate_limited += 1
+            raise retry(Retryable(reason, status, retry_after_seconds(response.headers.get("Retry-After"))))
 
         def log_retry(state: tenacity.RetryCallState) -> None:
             failure = state.outcome.exception() if state.outcome else None
             with self._lock:
                 self._retries += 1
-            logger.warning("Mode API %s (%s): %s; retry %d of %d in %.2fs", endpoint, target,
-                           getattr(failure, "reason", failure), state.attempt_number, self.max_retries,
-                           state.upcoming_sleep)
+            logger.warning("Mode API %s (%s): %s; retry %d of %d%s in %.2fs", endpoint, target,
+                           getattr(failure, "reason", failure), budget.used_for(failure), budget.limit_for(failure),
+                           " (rate limited)" if getattr(failure, "rate_limited", False) else "", state.upcoming_sleep)
 
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_Retryable),
-            stop=tenacity.stop_after_attempt(self.max_retries + 1),
-            wait=self._wait, before_sleep=log_retry, sleep=time.sleep, reraise=True,
-        )
+        def wait(state: tenacity.RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome else None
+            return wait_seconds(failure if isinstance(failure, Retryable) else None, budget.used_for(failure),
+                                base=self.backoff, maximum=self.backoff_max, retry_after_cap=self.retry_after_max,
+                                endpoint=f"{endpoint} ({target})")
+
+        retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(Retryable),
+                                     stop=lambda state: budget.exhausted(), wait=wait, before_sleep=log_retry,
+                                     sleep=time.sleep, reraise=True)
         try:
             return retrying(attempt)
-        except _Retryable as exc:
+        except Retryable as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise BIApiError(f"Mode API {endpoint} ({target}): gave up after {attempts} attempts; last: "
                              f"{exc.reason}", status=exc.status, endpoint=endpoint, target=target,
                              retried=attempts > 1) from None
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        """Seconds before the next attempt: ``Retry-After`` (capped), else backoff with jitter."""
-        failure = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(failure, "retry_after", None)
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_max)
-        return min(self.backoff_max, self.backoff * 2 ** (state.attempt_number - 1) * (1 + random.random()))
+    def _document(self, response: requests.Response, method: str, want_json: bool,
+                  retry: Callable[[Retryable], Retryable]) -> Any:
+        """The JSON object of a successful response; an empty or broken body is a Retryable."""
+        if not want_json:
+            return None
+        body = response.content
+        if not body.strip():
+            if method != "GET":
+                return {}
+            raise retry(Retryable(f"HTTP {response.status_code} with an empty body", response.status_code))
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            sample = redact_body(body.decode("utf-8", "replace"), self._secrets, 80)
+            raise retry(Retryable(f"HTTP {response.status_code} with a body that is not a JSON object "
+                                  f"({len(body)} bytes: {sample})", response.status_code))
+        return document
 
     def _json(self, method: str, href: str, *, params: Mapping[str, Any] | None = None,
               target: str = "") -> Any:
-        response = self._request(method, href, params=params, target=target)
-        if not response.content.strip():
-            return {}
-        try:
-            return response.json()
-        except ValueError:
-            raise BIApiError(f"Mode API {method} {urlsplit(response.url).path} ({target}): response is not JSON",
-                             status=response.status_code, endpoint=href, target=target) from None
+        return self._request(method, href, params=params, target=target)
 
-    # -- the paging generator ---------------------------------------------------------------
+    def page(self, href: str, params: Mapping[str, Any] | None = None, *, target: str = "") -> dict[str, Any]:
+        """One ``GET`` of a listing page through the choke point: its JSON object."""
+        return self._json("GET", href, params=params, target=target)
+
+    # -- paging -------------------------------------------------------------------------------
+    def walk(self, href: str, key: str, *, params: Mapping[str, Any] | None = None, paged: bool = True,
+             target: str = "") -> Listing:
+        """One walk of a HAL listing by the rules of :mod:`listing` (bounded by ``max_pages``)."""
+        target = target or href
+        return walk_listing(lambda h, p: self.page(h, p, target=target), href, key, params=params,
+                            target=target, max_pages=self.max_pages, paged=paged)
+
     def paginate(self, href: str, key: str, *, params: Mapping[str, Any] | None = None, paged: bool = True,
                  target: str = "") -> Iterator[dict[str, Any]]:
-        """Every item of a HAL listing, each once, ending only on the API's own end signal.
-
-        ``paged`` sends ``page=1, 2, ...`` (reports, datasets, spaces); unpaged
-        listings (queries, data sources, definitions) are one page unless the
-        response links a ``next_page``. See the module docstring for the end rules.
-        """
-        target = target or href
-        query: dict[str, Any] | None = {**(params or {}), **({"page": 1} if paged else {})}
-        page, seen_next_link, total_count = 1, False, None
-        seen: set[str] = set()
-        while True:
-            document = self._json("GET", href, params=query, target=target)
-            items = embedded(document, key)
-            pagination = document.get("pagination") if isinstance(document, Mapping) else None
-            if isinstance(pagination, Mapping) and pagination.get("total_count") is not None:
-                total_count = int(pagination["total_count"])
-            if not items:
-                break
-            fresh = [item for item in items if _item_key(item) not in seen]
-            if not fresh:
-                self._note(Anomaly("repeated_page", target, f"page {page} of {key} repeats items already seen "
-                                   f"({len(items)} items); listing stopped there", incomplete=True))
-                break
-            seen.update(_item_key(item) for item in fresh)
-            yield from fresh
-            next_href = link(document, "next_page")
-            if next_href:
-                seen_next_link = True
-                href, query, page = next_href, None, page + 1
-                continue
-            if seen_next_link or not paged:
-                break
-            if isinstance(pagination, Mapping) and pagination.get("total_pages") is not None:
-                current = int(pagination.get("page") or page)
-                if current >= int(pagination["total_pages"]):
-                    break
-            if page >= MAX_PAGES:
-                self._note(Anomaly("too_many_pages", target, f"{key}: stopped after {page} pages", incomplete=True))
-                break
-            page += 1
-            query = {**(params or {}), "page": page}
-        if total_count is not None and total_count != len(seen):
-            self._note(Anomaly("total_count_mismatch", target, f"{key}: the API says total_count={total_count}, "
-                               f"the pages held {len(seen)}", incomplete=len(seen) < total_count))
+        """Every item of a HAL listing, each once; its anomalies are noted on the client."""
+        listing = self.walk(href, key, params=params, paged=paged, target=target)
+        for anomaly in listing.anomalies:
+            self._note(anomaly)
+        yield from listing.items
 
     # -- one method per endpoint -------------------------------------------------------------
     def _ws(self, path: str) -> str:
@@ -376,4 +315,4 @@ class ModeClient:
 
     def delete(self, report: str) -> None:
         """``DELETE .../reports/{report}``: irreversible as far as anyone knows."""
-        self._request("DELETE", self._ws(f"reports/{report}"), target=f"report {report}")
+        self._request("DELETE", self._ws(f"reports/{report}"), target=f"report {report}", want_json=False)

@@ -7,6 +7,14 @@ returns the raw bundle (the same shape ``bi_snapshot.read_snapshot_dir`` returns
 a ``CrawlStatus`` saying whether the crawl is complete and, if not, what is missing
 and why.
 
+Listings (``listing.walk_listing``: documented end signals, a repeated page fetched
+twice, bounded by ``total_count`` or ``max_pages``) are walked until two walks in a
+row agree: offset paging skips an item when one before it is deleted mid-walk, and
+only a second walk shows it. A report that an earlier walk listed and the settled one
+does not is looked up once: gone (404) is a warning, alive it is crawled. Walks that
+never agree (``MAX_WALKS``) make the crawl incomplete with a ``listing_changed``
+anomaly naming the listing, keeping every item any walk saw.
+
 Incremental: with a previous bundle, a report whose ``updated_at``, ``last_saved_at``
 and ``edited_at`` are unchanged keeps its previous queries (one request saved each);
 known creators are reused too. ``full=True`` fetches everything again.
@@ -29,19 +37,34 @@ from typing import Any, Callable, Mapping
 from tqdm import tqdm
 
 from lineage_utils.bi.snapshot import BUNDLE_FORMAT, BUNDLE_VERSION
-from lineage_utils.errors import BIApiError
+from lineage_utils.errors import ArtifactError, BIApiError
 from lineage_utils.bi.hal import link, username_from_href
-from lineage_utils.bi.status import CrawlError, CrawlStatus
+from lineage_utils.bi.status import Anomaly, CrawlError, CrawlStatus
+from lineage_utils.bi.types import Where, read_report
 from lineage_utils.bi.mode.client import ModeClient
+from lineage_utils.bi.mode.listing import Fetch, Listing, item_key, walk_listing
 
 logger = logging.getLogger(__name__)
 
 CHANGE_FIELDS = ("updated_at", "last_saved_at", "edited_at")
 """A report whose fields here are unchanged keeps its previous queries."""
+MAX_WALKS = 3
+"""A listing is walked until two walks in a row agree, at most this many times."""
 
 
 def _error(target: str, exc: BIApiError) -> CrawlError:
     return CrawlError(target=target, reason=str(exc), status=exc.status)
+
+
+def _drop_mistyped(reports: dict[str, dict[str, Any]], errors: list[CrawlError], missing: list[CrawlError]) -> None:
+    """Reports not of Mode's wire types (``bi.types``: never ``bool("false")``): named, left out, incomplete."""
+    for token, raw in list(reports.items()):
+        try:
+            read_report(raw, Where(f"space {raw.get('space_token')} listing, report {token}"))
+        except ArtifactError as exc:
+            del reports[token]
+            errors.append(CrawlError(token, str(exc), None))
+            missing.append(CrawlError(token, "the report's record is not of Mode's types: left out", None))
 
 
 def _bar(total: int, desc: str, progress: bool) -> tqdm:
@@ -67,18 +90,100 @@ def _unchanged(raw: Mapping[str, Any], before: Mapping[str, Any] | None) -> bool
     return before is not None and all(raw.get(f) == before.get(f) for f in CHANGE_FIELDS)
 
 
-def _list_space(client: ModeClient, space_token: str) -> list[dict[str, Any]]:
+def _fetcher(client: ModeClient, target: str) -> Fetch:
+    """One page through the client's choke point (auth, rate limit, retries, errors)."""
+    return lambda href, params: client.page(href, params, target=target)
+
+
+def _settled(client: ModeClient, path: str, key: str, params: Mapping[str, Any], target: str,
+             max_pages: int) -> tuple[list[dict[str, Any]], list[Anomaly], set[str]]:
+    """A listing walked until two walks agree -> (items, anomalies, keys seen only before).
+
+    A first walk that is empty or already incomplete is not walked again. Walks that
+    still disagree after ``MAX_WALKS`` give every item any walk saw (the latest record
+    of each) and a ``listing_changed`` anomaly.
+    """
+    href = f"/api/{client.workspace}/{path}"
+    walks: list[Listing] = []
+    while len(walks) < MAX_WALKS:
+        walks.append(walk_listing(_fetcher(client, target), href, key, params=params, target=target,
+                                  max_pages=max_pages))
+        last = walks[-1]
+        if len(walks) == 1 and (last.incomplete or not last.items):
+            return list(last.items), list(last.anomalies), set()
+        if len(walks) > 1 and (last.incomplete or last.keys == walks[-2].keys):
+            break
+    last = walks[-1]
+    if not last.incomplete and last.keys == walks[-2].keys:
+        earlier = set().union(*(w.keys for w in walks[:-1]))
+        return list(last.items), list(last.anomalies), set(earlier - last.keys)
+    merged: dict[str, dict[str, Any]] = {}
+    for walk in walks:
+        merged.update((item_key(item), item) for item in walk.items)
+    anomalies = [a for w in walks for a in w.anomalies]
+    if not last.incomplete:
+        anomalies.append(Anomaly("listing_changed", target, f"{key}: {len(walks)} walks of the listing disagreed "
+                                 f"(it changed while it was read); kept the {len(merged)} items any walk saw",
+                                 incomplete=True))
+    return list(merged.values()), anomalies, set()
+
+
+def _list_space(client: ModeClient, space_token: str,
+                max_pages: int) -> tuple[list[dict[str, Any]], list[Anomaly], set[str]]:
+    """The reports and datasets of a space, settled -> (items, anomalies, tokens seen only before)."""
     items: list[dict[str, Any]] = []
-    for listing in (client.reports_of_space, client.datasets_of_space):
-        for raw in listing(space_token):
-            items.append({**raw, "space_token": raw.get("space_token") or space_token})
-    return items
+    anomalies: list[Anomaly] = []
+    gone: set[str] = set()
+    for listing in ("reports", "datasets"):
+        found, odd, vanished = _settled(client, f"spaces/{space_token}/{listing}", "reports",
+                                        {"per_page": client.per_page}, f"space {space_token} {listing}", max_pages)
+        items.extend({**raw, "space_token": raw.get("space_token") or space_token} for raw in found)
+        anomalies.extend(odd)
+        gone |= vanished
+    return items, anomalies, gone
+
+
+def _list_spaces(client: ModeClient, include_personal: bool,
+                 max_pages: int) -> tuple[list[dict[str, Any]], list[Anomaly], set[str]]:
+    """Every space visible (``filter=all`` adds members' personal spaces), settled."""
+    params: dict[str, Any] = {"per_page": client.per_page, **({"filter": "all"} if include_personal else {})}
+    return _settled(client, "spaces", "spaces", params, "spaces", max_pages)
+
+
+def _look_up_vanished(client: ModeClient, gone: Mapping[str, str], spaces: set[str],
+                      reports: dict[str, dict[str, Any]], errors: list[CrawlError], missing: list[CrawlError],
+                      warnings: list[CrawlError]) -> None:
+    """Reports an earlier walk listed and the settled walk did not: gone (a warning), or alive
+    (crawled when its space is; a move to a space not crawled is a warning)."""
+    for token, space_token in sorted(gone.items()):
+        if token in reports:  # moved to a space whose listing showed it
+            continue
+        try:
+            raw = client.report(token)
+        except BIApiError as exc:
+            if exc.status == 404:
+                warnings.append(CrawlError(token, f"listed in space {space_token}, then gone from its listing: "
+                                           "deleted while the crawl ran (404)", 404))
+            else:
+                errors.append(_error(token, exc))
+                missing.append(CrawlError(token, f"left the listing of space {space_token} while the crawl ran "
+                                          "and could not be looked up", exc.status))
+            continue
+        now_in = str(raw.get("space_token") or space_token)
+        if now_in in spaces:
+            reports[token] = {**raw, "space_token": now_in}
+        else:
+            warnings.append(CrawlError(token, f"moved from space {space_token} to space {now_in} while the crawl "
+                                       "ran; that space is not crawled", None))
 
 
 def crawl_workspace(client: ModeClient, previous: Mapping[str, Any] | None = None, full: bool = False,
-                    workers: int = 8, progress: bool = False,
-                    include_personal: bool = True) -> tuple[dict[str, Any], CrawlStatus]:
-    """Crawl the client's workspace -> (raw bundle, status). See the module docstring."""
+                    workers: int = 8, progress: bool = False, include_personal: bool = True,
+                    max_pages: int = 10_000) -> tuple[dict[str, Any], CrawlStatus]:
+    """Crawl the client's workspace -> (raw bundle, status). See the module docstring.
+
+    ``max_pages`` bounds a listing that gives no ``total_count`` (params ``bi.max_pages``).
+    """
     requests_before, anomalies_before = client.requests_made, len(client.anomalies)
     retries_before = client.retries
     if previous is not None and previous.get("workspace") != client.workspace:
@@ -93,22 +198,28 @@ def crawl_workspace(client: ModeClient, previous: Mapping[str, Any] | None = Non
     captured_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
     client.verify()
-    spaces = list(client.spaces(include_personal))
+    spaces, listing_anomalies, gone_spaces = _list_spaces(client, include_personal, max_pages)
+    warnings.extend(CrawlError(t, "listed, then gone from the spaces listing: deleted while the crawl ran", None)
+                    for t in sorted(gone_spaces))
 
     # reports and datasets of every space
     reports: dict[str, dict[str, Any]] = {}
-    failed_spaces: list[str] = []
-    listed = _run_pool(workers, [str(s["token"]) for s in spaces], lambda t: _list_space(client, t),
+    gone: dict[str, str] = {}
+    listed = _run_pool(workers, [str(s["token"]) for s in spaces], lambda t: _list_space(client, t, max_pages),
                        _bar(len(spaces), "spaces", progress))
     for space_token, result in listed:
         if isinstance(result, BIApiError):
             errors.append(_error(space_token, result))
             missing.append(CrawlError(space_token, "the space's listing failed: its reports may be missing",
                                       result.status))
-            failed_spaces.append(space_token)
             continue
-        for raw in result:
+        items, odd, vanished = result
+        listing_anomalies.extend(odd)
+        gone.update((token, space_token) for token in vanished)
+        for raw in items:
             reports.setdefault(str(raw["token"]), raw)
+    _look_up_vanished(client, gone, {str(s["token"]) for s in spaces}, reports, errors, missing, warnings)
+    _drop_mistyped(reports, errors, missing)
 
     # queries of every report, unless unchanged since the previous crawl
     queries: dict[str, list[dict[str, Any]]] = {}
@@ -159,7 +270,7 @@ def crawl_workspace(client: ModeClient, previous: Mapping[str, Any] | None = Non
         else:
             users[str(result.get("username") or username_from_href(href))] = result
 
-    anomalies = client.anomalies[anomalies_before:]
+    anomalies = listing_anomalies + client.anomalies[anomalies_before:]
     bundle = {
         "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION, "workspace": client.workspace,
         "captured_at": captured_at, "spaces": spaces, "reports": list(reports.values()), "queries": queries,

@@ -98,11 +98,13 @@ def test_a_denied_report_makes_the_crawl_incomplete(mode_standin, code, reason):
 
 
 def test_a_report_vanishing_after_listing_is_recorded(mode_standin):
+    """The second walk of the listing no longer shows it, a look-up says 404: gone, not live, not missing."""
     mode_standin.vanish_after_listing(REPORT)
     bundle, status = crawl(mode_standin)
-    error = only_error(status)
-    assert (error.target, error.status) == (REPORT, 404) and "gone since it was listed" in error.reason
-    assert REPORT in {r["token"] for r in bundle["reports"]}
+    assert status.complete and status.errors == () and status.missing == ()
+    (vanished,) = status.warnings
+    assert (vanished.target, vanished.status) == (REPORT, 404) and "deleted while the crawl ran" in vanished.reason
+    assert REPORT not in {r["token"] for r in bundle["reports"]} and REPORT not in bundle["queries"]
 
 
 def test_giving_up_after_retries_makes_the_crawl_incomplete(mode_standin):
