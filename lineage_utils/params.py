@@ -61,7 +61,7 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("bi.max_pages", "int", 10000, "Most pages one listing is followed for when it gives no `total_count`; beyond it the crawl ends incomplete.", minimum=1),
     ParamSpec("bi.full_crawl", "bool", False, "Ignore the previous crawl and fetch every report's queries again."),
     ParamSpec("bi.state_dir", "path", "../.cache/bi", "Where the previous crawl is kept for incremental crawls."),
-    ParamSpec("bi.data_sources", "mapping", {}, "Per Mode data source (id or name): `dialect`, `search_path` (list of schemas), `default_database`."),
+    ParamSpec("bi.data_sources", "mapping", {}, "Per Mode data source (id or name): `dialect`, `search_path` (list of schemas), `default_database`, `warehouse` (false: not where dbt builds, every read is external)."),
     ParamSpec("sql.dialects", "mapping", {}, "Overrides of the Mode adapter -> sqlglot dialect map, e.g. {'jdbc:postgresql': 'duckdb'}."),
     ParamSpec("sql.cache_dir", "path", "../.cache/sql", "Cache of parsed queries by (SQL hash, dialect, defaults): a re-run parses only new or changed SQL."),
     ParamSpec("sql.workers", "int", 2, "Processes that parse queries when there are many (1 = in-process).", minimum=1, maximum=256),
@@ -74,6 +74,8 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("protection.meta_keys", "list", ["keep"], "dbt `meta` keys whose truthy value makes a node a consumer."),
     ParamSpec("protection.access_public", "bool", True, "Models with `access: public` are consumers."),
     ParamSpec("protection.selectors", "list", [], "Protected nodes by unique_id, name or fqn glob (`marts.finance.*`)."),
+    ParamSpec("protection.semantic_layer", "bool", True, "dbt metrics and saved queries are consumers: the models they need are never orphans."),
+    ParamSpec("protection.min_age_days", "int", 30, "A model whose file's first git commit is younger than this is never proposed for deletion.", minimum=0),
     ParamSpec("centrality.backend", "choice", "auto", "Graph backend for closeness/betweenness: networkx, rustworkx, or auto (rustworkx on big graphs).", ("auto", "networkx", "rustworkx")),
     ParamSpec("cleanup.apply", "bool", False, "Carry out actions (archive, push, post). Off = dry run. Applying is not available yet: `true` is refused."),
     ParamSpec("cleanup.allow_incomplete", "bool", False, "Propose deletions even when the crawl was incomplete."),
@@ -196,7 +198,7 @@ def _coerce(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
 
 
 def _validate_data_sources(value: Mapping[str, Any]) -> None:
-    allowed = {"dialect", "search_path", "default_database"}
+    allowed = {"dialect", "search_path", "default_database", "warehouse"}
     for name, conf in value.items():
         entry = f"bi.data_sources.{_short(name)}"
         where = f"params key '{entry}'"
@@ -213,6 +215,8 @@ def _validate_data_sources(value: Mapping[str, Any]) -> None:
         for sub in ("dialect", "default_database"):
             if conf.get(sub) is not None and not isinstance(conf[sub], str):
                 raise ParamsError(f"params key '{entry}.{sub}': expected text, got {shown(conf[sub])}")
+        if conf.get("warehouse") is not None and not isinstance(conf["warehouse"], bool):
+            raise ParamsError(f"params key '{entry}.warehouse': expected true or false, got {shown(conf['warehouse'])}")
 
 
 def _validate_dialects(value: Mapping[str, Any]) -> None:
