@@ -104,6 +104,7 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("queries", "queries.parquet", "parquet", "01_crawl"),
         Artifact("dbt_nodes", "dbt_nodes.parquet", "parquet", "01_crawl"),
         Artifact("dbt_edges", "dbt_edges.parquet", "parquet", "01_crawl"),
+        Artifact("dbt_tests", "dbt_tests.parquet", "parquet", "01_crawl"),
         Artifact("crawl_status", "crawl_status.json", "json", "01_crawl"),
         Artifact("query_refs", "query_refs.parquet", "parquet", "02_merge"),
         Artifact("lineage", "lineage.json", "json", "02_merge"),

@@ -28,11 +28,13 @@ from lineage_utils.bi.status import CrawlError, CrawlStatus
 from lineage_utils.dbt import artifacts as dbt_artifacts
 from lineage_utils.dbt import build as dbt_build
 from lineage_utils.dbt.exposures import PlannedExposure, plan_exposures, render_exposures_yaml
-from lineage_utils.dbt.frames import dbt_edges_frame, dbt_nodes_frame
+from lineage_utils.dbt.frames import dbt_edges_frame, dbt_nodes_frame, read_semantic_nodes
+from lineage_utils.dbt.git_age import file_ages
+from lineage_utils.dbt.tests_of import dbt_tests_frame, properties_paths, read_dbt_tests
 from lineage_utils.errors import ArtifactError, ChainError
 from lineage_utils.lineage.centrality import compute_centrality, importance_vs_runtime
 from lineage_utils.lineage.graph import build_lineage, from_node_link, to_node_link
-from lineage_utils.lineage.orphans import Orphan, Protection, decide, keepers_in, orphans_in
+from lineage_utils.lineage.orphans import Orphan, Protection, decide, keepers_in, model_files, orphans_in, young_in
 from lineage_utils.lineage.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
 from lineage_utils.lineage.staleness import StaleReport, StalenessRules, find_stale_reports, stale_reports_in
 from lineage_utils.params import load_params
@@ -121,12 +123,15 @@ def crawl(run: Run) -> CrawlResult:
     run.write_frame("queries", queries_frame(snapshot))
     run.write_frame("dbt_nodes", nodes)
     run.write_frame("dbt_edges", dbt_edges_frame(project))
+    run.write_frame("dbt_tests", dbt_tests_frame(project.tests.values()))
     run.write_json("crawl_status", status.to_dict())
     kinds = nodes["kind"].value_counts()
     counts = {
         "models": int(kinds.get("model", 0)), "sources": int(kinds.get("source", 0)),
         "seeds": int(kinds.get("seed", 0)), "snapshots": int(kinds.get("snapshot", 0)),
-        "exposures": int(kinds.get("exposure", 0)), "spaces": len(snapshot.spaces),
+        "exposures": int(kinds.get("exposure", 0)), "semantic_models": int(kinds.get("semantic_model", 0)),
+        "metrics": int(kinds.get("metric", 0)), "saved_queries": int(kinds.get("saved_query", 0)),
+        "spaces": len(snapshot.spaces),
         "reports": len(snapshot.reports), "queries": len(snapshot.queries),
         "data_sources": len(snapshot.data_sources),
     }
@@ -165,7 +170,10 @@ def merge(run: Run) -> MergeResult:
     stale = find_stale_reports(snapshot.reports.values(), StalenessRules.from_params(params))
     graph = build_lineage(nodes, run.read_frame("dbt_edges"), snapshot.reports.values(), snapshot.queries,
                           stale, refs)
-    decide(graph, Protection.from_params(params))
+    project = (run.read_json("summary") if run.exists("summary") else {}).get("project")
+    files = model_files(graph, project)  # the project's own models, not those of installed packages
+    ages = file_ages(params.path("dbt.project_dir"), files.values())  # one git log pass
+    decide(graph, Protection.from_params(params), {node: ages[path] for node, path in files.items()}, params.now())
     graph.graph.update(workspace=snapshot.workspace, run_id=run.run_id)
     run.write_frame("query_refs", refs)
     run.write_json("lineage", to_node_link(graph))
@@ -205,6 +213,7 @@ class CleanupResult:
     exposures: list[PlannedExposure]
     actions: list[Action]
     withheld: str | None
+    young: pd.DataFrame | None = None  # models kept only by the age guard (protection.min_age_days)
 
 
 def _keeper_frame(graph: nx.DiGraph) -> pd.DataFrame:
@@ -212,6 +221,12 @@ def _keeper_frame(graph: nx.DiGraph) -> pd.DataFrame:
             for m, keepers in keepers_in(graph).items()
             if (special := [k for k in keepers if k != "active_report"])]
     return pd.DataFrame(rows, columns=["unique_id", "name", "kept_alive_only_by"])
+
+
+def _young_frame(graph: nx.DiGraph) -> pd.DataFrame:
+    rows = [(m, graph.nodes[m].get("name"), why, graph.nodes[m].get("age"), graph.nodes[m].get("path"))
+            for m, why in young_in(graph).items()]
+    return pd.DataFrame(rows, columns=["unique_id", "name", "kept_because", "age", "path"])
 
 
 def cleanup(run: Run) -> CleanupResult:
@@ -229,18 +244,24 @@ def cleanup(run: Run) -> CleanupResult:
     withheld = None
     if not status.complete and not params["cleanup.allow_incomplete"]:
         withheld = "the crawl was incomplete: deletion proposals are withheld (cleanup.allow_incomplete is off)"
-    actions = plan_actions(stale, [] if withheld else orphans, run.run_id, params.path("dbt.project_dir"))
+    tests = read_dbt_tests(run.read_frame("dbt_tests"))  # a test that names a deleted model goes too
+    nodes = run.read_frame("dbt_nodes")
+    semantic = read_semantic_nodes(nodes)  # and a semantic-layer node downstream of one
+    actions = plan_actions(stale, [] if withheld else orphans, run.run_id, params.path("dbt.project_dir"), tests,
+                           semantic)
     stale_frame = records_frame(stale, StaleReport)
     orphan_frame = records_frame(orphans, Orphan)
     run.write_frame("stale_reports", stale_frame)
     run.write_frame("orphan_models", orphan_frame)
     run.write_text("exposures", exposures_yaml)
     run.write_jsonl("actions", [a.to_dict() for a in actions])
-    run.write_text("cleanup_patch", "" if withheld else cleanup_patch(params.path("dbt.project_dir"), orphans))
+    run.write_text("cleanup_patch", "" if withheld else cleanup_patch(
+        params.path("dbt.project_dir"), orphans, tests, properties_paths(nodes), semantic))
     run.update_summary(stale_reports=len(stale), orphan_models=len(orphans), exposures_generated=len(planned),
                        deletions_withheld=bool(withheld))
     return CleanupResult(stale=stale_frame, orphans=orphan_frame, keepers=_keeper_frame(graph),
-                         exposures_yaml=exposures_yaml, exposures=planned, actions=actions, withheld=withheld)
+                         exposures_yaml=exposures_yaml, exposures=planned, actions=actions, withheld=withheld,
+                         young=_young_frame(graph))
 
 
 RUNNERS = {"01_crawl": crawl, "02_merge": merge, "03_rank": rank, "04_cleanup": cleanup}

@@ -2,33 +2,52 @@
 
 from __future__ import annotations
 
-import networkx as nx
+import json
+
 import pytest
 
 from lineage_utils import stages
 from lineage_utils.bi.hal import report_node_id
-from lineage_utils.lineage.orphans import Protection, essential_keepers, find_consumers
+from lineage_utils.lineage.orphans import Protection, essential_keepers, find_consumers, keepers_in
+from lineage_utils.params import load_yaml
+from tests.demo_findings import dbt_reference, found, wanted
 
 pytestmark = pytest.mark.slow
 
 
 def test_counts_match(demo_run, demo_expected):
-    summary = demo_run.read_json("summary")
-    expected = demo_expected["counts"]
-    for key in ("models", "sources", "seeds", "snapshots", "exposures", "spaces", "reports", "queries"):
-        assert summary[key] == expected[key], key
-    reports = demo_run.read_frame("reports")
-    assert int(reports["archived"].sum()) == expected["archived_reports"]
-    assert int((reports["type"] == "DatasetReport").sum()) == expected["datasets"]
+    assert found(demo_run, demo_expected)["counts"] == wanted(demo_expected)["counts"]
 
 
-def test_disabled_model_left_out_and_ephemeral_kept(demo_run):
+def test_ephemeral_model_kept_without_a_relation(demo_run, demo_expected):
     nodes = demo_run.read_frame("dbt_nodes")
     ephemeral = nodes[nodes["materialized"] == "ephemeral"]
-    assert len(ephemeral) == 1
+    assert sorted(ephemeral["unique_id"]) == sorted(demo_expected["ephemeral_models"])
     assert ephemeral["relation_name"].isna().all()
     graph = stages.load_graph(demo_run)
-    assert ephemeral["unique_id"].iloc[0] in graph
+    assert {uid for uid in ephemeral["unique_id"] if uid in graph} == set(demo_expected["ephemeral_models"])
+
+
+def test_disabled_model_is_nowhere(demo_run, demo_target, demo_expected):
+    disabled = set(demo_expected["disabled_models"])
+    manifest = json.loads((demo_target / "manifest.json").read_text())
+    assert set(manifest["disabled"]) == disabled  # the demo does disable it, so absence below means something
+    names = {uid.rsplit(".", 1)[-1] for uid in disabled}
+    graph = stages.load_graph(demo_run)
+    assert disabled & set(graph) == set()
+    assert {n for n, name in graph.nodes(data="name") if name in names} == set()
+    nodes = demo_run.read_frame("dbt_nodes")
+    assert disabled & set(nodes["unique_id"]) == set()
+    assert set(nodes["name"]) & names == set()
+    assert disabled & {uid for deps in nodes["depends_on"] for uid in deps} == set()  # the hand-written exposure
+    assert disabled & set(demo_run.read_frame("orphan_models")["unique_id"]) == set()
+    refs = demo_run.read_frame("query_refs")
+    assert disabled & {uid for candidates in refs["candidates"] for uid in candidates} == set()
+    generated = {ref for deps in found(demo_run, demo_expected)["generated_exposures"].values() for ref in deps}
+    assert generated & {dbt_reference(uid) for uid in disabled} == set()
+    assert names & {line.split(" b/")[-1].rsplit("/", 1)[-1].removesuffix(".sql")
+                    for line in demo_run.read_text("cleanup_patch").splitlines()
+                    if line.startswith("diff --git")} == set()
 
 
 def test_stale_reports_and_rules(demo_run, demo_expected):
@@ -51,23 +70,21 @@ def test_orphans_read_only_by_inactive_reports_name_their_last_consumer(demo_run
     assert dead["last_consumer"].isna().all()
 
 
-def test_protected_models_are_kept_by_the_expected_link(demo_run, demo_expected):
+def test_exactly_the_expected_models_are_kept_by_one_special_link(demo_run, demo_expected):
+    assert found(demo_run, demo_expected)["protected_models"] == wanted(demo_expected)["protected_models"]
+
+
+def test_stored_keepers_are_what_the_graph_gives(demo_run):
     graph = stages.load_graph(demo_run)
-    consumers = find_consumers(graph, Protection.from_params(demo_run.params))
-    keepers = essential_keepers(graph, consumers)
-    for model, why in demo_expected["protected_models"].items():
-        assert model in keepers, f"{model} is not alive"
-        assert why in keepers[model], f"{model}: kept by {keepers[model]}, expected {why}"
+    decided = essential_keepers(graph, find_consumers(graph, Protection.from_params(demo_run.params)))
+    assert keepers_in(graph) == {model: kinds for model, kinds in decided.items() if kinds}
 
 
-def test_ambiguous_reference_links_every_candidate(demo_run, demo_expected):
+def test_ambiguous_references_are_exactly_the_expected_ones(demo_run, demo_expected):
+    assert found(demo_run, demo_expected)["ambiguous_references"] == wanted(demo_expected)["ambiguous_references"]
+    summary = demo_run.read_json("summary")
     refs = demo_run.read_frame("query_refs")
-    ambiguous = refs[refs["status"] == "ambiguous"]
-    for name, candidates in demo_expected["ambiguous_references"].items():
-        rows = ambiguous[ambiguous["name"].str.lower() == name]
-        assert len(rows) >= 1, name
-        for row in rows.itertuples():
-            assert sorted(row.candidates) == sorted(candidates)
+    assert summary["ambiguous_references"] == int((refs["status"] == "ambiguous").sum())
 
 
 def test_unparsed_query_recorded_and_chain_goes_on(demo_run, demo_expected):
@@ -77,19 +94,27 @@ def test_unparsed_query_recorded_and_chain_goes_on(demo_run, demo_expected):
     assert unparsed["reason"].str.len().min() > 0
 
 
-def test_generated_exposures(demo_run, demo_expected):
-    from lineage_utils.params import load_yaml
+def test_generated_exposures_depend_on_exactly_the_expected_nodes(demo_run, demo_expected):
+    assert found(demo_run, demo_expected)["generated_exposures"] == wanted(demo_expected)["generated_exposures"]
 
-    doc = load_yaml(demo_run.read_text("exposures"), "exposures.yml")
+
+def test_generated_exposures_match_the_graphs_plain_reads(demo_run, demo_expected):
     graph = stages.load_graph(demo_run)
-    by_token = {e["meta"]["metapipeline"]["mode_report_token"]: e for e in doc["exposures"]}
-    assert sorted(by_token) == sorted(demo_expected["generated_exposures"])
+
+    def plain_reads(report: str) -> set[str]:
+        queries = [q for q in graph.predecessors(report) if graph.nodes[q].get("kind") == "bi_query"]
+        queries += [q for d in graph.predecessors(report) if graph.edges[d, report].get("provenance") == "dataset"
+                    for q in graph.predecessors(d) if graph.nodes[q].get("kind") == "bi_query"]
+        return {table for q in queries for table in graph.predecessors(q)
+                if graph.edges[table, q].get("status") == "resolved" and not graph.edges[table, q].get("conditional")}
+
     for token, expected in demo_expected["generated_exposures"].items():
-        reads = {p for p in nx.ancestors(graph, report_node_id(token))}
-        assert set(expected) <= reads
-        refs = by_token[token]["depends_on"]
-        assert len(refs) == len(expected), token
-        assert by_token[token]["url"].endswith(token)
+        assert plain_reads(report_node_id(token)) == set(expected), token
+    doc = load_yaml(demo_run.read_text("exposures"), "exposures.yml")
+    host, workspace = demo_run.params.get("bi.base_url"), demo_run.read_json("summary")["workspace"]
+    for exposure in doc["exposures"]:
+        token = exposure["meta"]["metapipeline"]["mode_report_token"]
+        assert exposure["url"] == f"{host}/{workspace}/reports/{token}"
 
 
 def test_centrality_has_one_row_per_node_and_six_measures(demo_run):

@@ -122,7 +122,11 @@ def assert_incomplete_run(result: subprocess.CompletedProcess[str], runs: Path, 
     record = json.loads((run_dir / "run.json").read_text())
     assert record["status"] == "complete"
     assert record["crawl_complete"] is False and record["deletions_withheld"] is True
-    assert record["crawl_problem_count"] >= 1 and any(problem in p for p in record["crawl_problems"])
+    status = json.loads((run_dir / "data" / "crawl_status.json").read_text())
+    expected = [f"{e['target']}: {e['reason']}" for e in status["errors"] + status["missing"]]
+    expected += [f"{a['target']}: {a['kind']}: {a['detail']}" for a in status["anomalies"]]
+    assert record["crawl_problems"] == expected and record["crawl_problem_count"] == len(expected)
+    assert [problem in p for p in expected] == [True] * len(expected)  # every problem is the one made
     assert MESSAGE in (runs / "index.html").read_text()
     assert MESSAGE in (run_dir / "index.html").read_text()
     assert read_run_record(run_dir).crawl_complete is False

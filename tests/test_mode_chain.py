@@ -16,6 +16,7 @@ from lineage_utils.publish import views
 from lineage_utils.params import load_params
 from lineage_utils.run_folder import Run
 from tests.conftest import DEMO_PARAMS, MODE_SECRET, MODE_TOKEN, REPO, demo_overrides
+from tests.demo_findings import differences
 
 REPORT = "e9a11122b9f7"
 TOKEN_ENV, SECRET_ENV = "MP_TEST_MODE_TOKEN", "MP_TEST_MODE_SECRET"
@@ -42,14 +43,25 @@ def run_in_process(standin, demo_target, tmp_path, *extra: str) -> Run:
 
 
 @pytest.mark.slow
-def test_complete_crawl_reports_its_figures(mode_standin, mode_env, demo_target, tmp_path):
+def test_complete_crawl_reports_its_figures(mode_standin, mode_env, demo_target, tmp_path, demo_expected):
     run = run_in_process(mode_standin, demo_target, tmp_path)
     result = stages.crawl(run)
     status = run.read_json("crawl_status")
     assert status["complete"] is True and status["source"] == "mode_api"
-    assert status["requests_made"] == mode_standin.requests and status["reports"] == 35
+    assert status["requests_made"] == mode_standin.requests
+    assert (status["spaces"], status["reports"]) == (demo_expected["counts"]["spaces"],
+                                                     demo_expected["counts"]["reports"])
     assert run.read_json("summary")["crawl_complete"] is True
     assert "Crawl complete" in views.crawl_status(result.status)._repr_html_()
+
+
+@pytest.mark.slow
+def test_chain_over_the_mode_api_finds_exactly_the_expected_answers(mode_standin, mode_env, demo_target, tmp_path,
+                                                                     demo_expected):
+    run = run_in_process(mode_standin, demo_target, tmp_path)
+    for stage in stages.STAGES:
+        stages.RUNNERS[stage](run)
+    assert differences(run, demo_expected) == {}
 
 
 @pytest.mark.slow

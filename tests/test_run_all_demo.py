@@ -10,7 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lineage_utils.params import load_params
+from lineage_utils.run_folder import Run
 from tests.conftest import DEMO_PARAMS, as_sets, run_all_cli
+from tests.demo_findings import differences, wanted
+from tests.test_runner import page_text
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +42,19 @@ def test_demo_chain_end_to_end(published_demo_run, demo_expected):
                  "stale_reports.parquet", "orphan_models.parquet", "exposures.yml", "actions.jsonl", "cleanup.patch"):
         assert (run_dir / "data" / data).is_file(), data
     summary = json.loads((run_dir / "data" / "summary.json").read_text())
-    assert summary["models"] == demo_expected["counts"]["models"]
-    assert summary["stale_reports"] == len(demo_expected["stale_reports"])
-    assert summary["orphan_models"] == len(demo_expected["orphan_models"])
-    assert summary["exposures_generated"] == len(demo_expected["generated_exposures"])
-    index = (run_dir / "index.html").read_text()
-    for figure in (str(summary["models"]), str(summary["orphan_models"])):
-        assert figure in index
+    run = Run(run_dir=run_dir, params=load_params(run_dir / "params.yaml"))
+    assert differences(run, demo_expected) == {}
+    truth = wanted(demo_expected)
+    headline = {key: summary[key] for key in ("stale_reports", "orphan_models", "exposures_generated",
+                                              "unparsed_queries")}
+    assert headline == {"stale_reports": len(truth["stale_reports"]), "orphan_models": len(truth["orphan_models"]),
+                        "exposures_generated": len(truth["generated_exposures"]),
+                        "unparsed_queries": len(truth["unparsed_queries"])}
+    index = page_text(run_dir / "index.html")
+    counts = truth["counts"]
+    for shown in (f"Models {counts['models']:,}", f"BI reports {counts['reports']:,}",
+                  f"Stale reports {len(truth['stale_reports'])}", f"Orphan models {len(truth['orphan_models'])}"):
+        assert shown in index, shown
     assert (runs / "index.html").is_file()
     for page in run_dir.glob("*.html"):
         parser = _Links()

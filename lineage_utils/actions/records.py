@@ -18,6 +18,12 @@ class Action:
     ``rules`` are the staleness rules of an archival; ``path`` and ``reason`` the model
     file and orphan reason of a deletion (empty for the other kind); a deletion refused
     because its path leaves the dbt project has ``reason`` ``path_outside_project``.
+    ``tests`` are the dbt tests a deletion removes with the model: its own, and those
+    declared on other models or sources that touch it (a ``relationships`` test whose
+    ``to:`` is this model), which the cleanup patch removes from their YAML.
+    ``semantic`` are the semantic-layer nodes (semantic models, metrics, saved queries)
+    that read the model, directly or through other semantic nodes, which the cleanup
+    patch removes with it.
     """
 
     action: ActionKind
@@ -30,8 +36,12 @@ class Action:
     rules: tuple[str, ...] = ()
     path: str | None = None
     reason: str | None = None
+    tests: tuple[str, ...] = ()
+    semantic: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["rules"] = list(self.rules)
+        data["tests"] = list(self.tests)
+        data["semantic"] = list(self.semantic)
         return data

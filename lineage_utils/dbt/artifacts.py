@@ -1,8 +1,9 @@
 """dbt artifacts (manifest.json v7-v12, run_results.json) read into frozen records.
 
 Raw manifest dicts stop here: everything downstream gets ``DbtNode``/``DbtExposure``
-records. Disabled nodes are left out; tests and analyses become attributes of the
-nodes they test; ephemeral models keep no relation.
+records, and ``SemanticNode`` records for the semantic layer (``dbt.semantic``).
+Disabled nodes are left out; tests and analyses become attributes of the nodes they
+test; ephemeral models keep no relation.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import networkx as nx
 
 from lineage_utils.dbt.shapes import (entry, get_list, get_number, get_object, get_strings, get_text, json_kind,
                                       require_text, shape_error)
+from lineage_utils.dbt.semantic import SemanticNode, is_time_spine, parse_semantic_layer
+from lineage_utils.dbt.tests_of import DbtTest, parse_test, project_relative, tests_per_node
 from lineage_utils.errors import ArtifactError
 from lineage_utils.jsonio import read_json
 
@@ -53,6 +56,10 @@ class DbtNode:
     source_name: str | None = None
     tests: tuple[str, ...] = ()
     analyses: tuple[str, ...] = ()
+    time_spine: bool = False
+    """A model the semantic layer uses as its time spine (``dbt.semantic.is_time_spine``)."""
+    patch_path: str | None = None
+    """The YAML properties file that documents it (``models/x.yml``), if any."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,10 @@ class DbtProject:
     disabled: tuple[str, ...]
     analyses: tuple[str, ...]
     run_results: Mapping[str, RunResult] = field(default_factory=dict)
+    tests: Mapping[str, DbtTest] = field(default_factory=dict)
+    """Enabled data tests by unique_id: where each is declared, which nodes it touches."""
+    semantic: Mapping[str, SemanticNode] = field(default_factory=dict)
+    """Semantic models, metrics and saved queries (the dbt semantic layer), by unique_id."""
     missing_dependencies: tuple[tuple[str, str], ...] = ()
     """(node, dependency) where ``depends_on`` names a node the manifest does not have."""
     cycles: tuple[tuple[str, ...], ...] = ()
@@ -99,6 +110,9 @@ class DbtProject:
 
     def models(self) -> list[DbtNode]:
         return [n for n in self.nodes.values() if n.kind == "model"]
+
+    def semantic_nodes(self, kind: str) -> list[SemanticNode]:
+        return [n for n in self.semantic.values() if n.kind == kind]
 
 
 def manifest_version(manifest: Mapping[str, Any], path: Path) -> int:
@@ -185,6 +199,8 @@ def _node(raw: Mapping[str, Any], kind: NodeKind, groups: Mapping[str, Any], pat
         depends_on=_depends_on(raw, path, where),
         created_at=get_number(raw, "created_at", path, where),
         source_name=text["source_name"] if kind == "source" else None,
+        time_spine=kind == "model" and is_time_spine(raw),
+        patch_path=project_relative(get_text(raw, "patch_path", path, where)),
     )
 
 
@@ -225,7 +241,7 @@ def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
     version = manifest_version(manifest, path)
     groups = get_object(manifest, "groups", path)
     nodes: dict[str, DbtNode] = {}
-    tests: dict[str, list[str]] = {}
+    tests: dict[str, DbtTest] = {}
     analyses: list[str] = []
     readers: dict[str, list[str]] = {}
     for uid, raw, where in _entries(manifest, "nodes", path):
@@ -235,9 +251,7 @@ def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
         if kind in GRAPH_RESOURCE_TYPES:
             nodes[uid] = _node(raw, kind, groups, path, where)
         elif kind == "test":
-            attached = get_text(raw, "attached_node", path, where)
-            for target in [attached] if attached else _depends_on(raw, path, where):
-                tests.setdefault(target, []).append(uid)
+            tests[uid] = parse_test(raw, path, where)  # on every node it touches (dbt.tests_of)
         elif kind == "analysis":
             analyses.append(uid)
             for target in _depends_on(raw, path, where):
@@ -245,7 +259,7 @@ def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
     for uid, raw, where in _entries(manifest, "sources", path):
         if _enabled(raw):
             nodes[uid] = _node(raw, "source", groups, path, where)
-    for uid, node_tests in tests.items():
+    for uid, node_tests in tests_per_node(tests.values()).items():
         if uid in nodes:
             nodes[uid] = replace(nodes[uid], tests=tuple(sorted(node_tests)))
     for uid, node_analyses in readers.items():
@@ -256,6 +270,8 @@ def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
     metadata = get_object(manifest, "metadata", path)
     project_name = get_text(metadata, "project_name", path, "metadata") or _guess_project_name(nodes)
     known = {uid for section in _ID_SECTIONS for uid in get_object(manifest, section, path)}
+    semantic = parse_semantic_layer(manifest, path)
+    lineage = (*nodes.items(), *exposures.items(), *semantic.items())
     return DbtProject(
         project_name=str(project_name),
         schema_version=version,
@@ -265,8 +281,10 @@ def parse_manifest(manifest: Mapping[str, Any], path: Path) -> DbtProject:
         exposures=dict(sorted(exposures.items())),
         disabled=tuple(sorted(get_object(manifest, "disabled", path).keys())),
         analyses=tuple(sorted(analyses)),
-        missing_dependencies=_missing_dependencies(nodes, exposures, known),
-        cycles=_cycles(nodes, exposures),
+        tests=dict(sorted(tests.items())),
+        semantic=semantic,
+        missing_dependencies=_missing_dependencies(lineage, set(nodes) | set(semantic), known),
+        cycles=_cycles(lineage, set(nodes) | set(semantic)),
     )
 
 
@@ -279,19 +297,21 @@ _ID_SECTIONS = ("nodes", "sources", "exposures", "metrics", "semantic_models", "
 """Manifest sections whose keys a ``depends_on`` may name (a disabled node is not among them)."""
 
 
-def _missing_dependencies(nodes: Mapping[str, DbtNode], exposures: Mapping[str, DbtExposure],
-                          known: set[str]) -> tuple[tuple[str, str], ...]:
+_Lineage = tuple[tuple[str, "DbtNode | DbtExposure | SemanticNode"], ...]
+"""(unique_id, record) of everything with a ``depends_on``."""
+
+
+def _missing_dependencies(lineage: _Lineage, graph_ids: set[str], known: set[str]) -> tuple[tuple[str, str], ...]:
     """(node, dependency) for each ``depends_on`` entry naming no enabled node of the manifest."""
-    found = {(uid, dep) for uid, item in (*nodes.items(), *exposures.items()) for dep in item.depends_on
-             if dep not in nodes and dep not in known}
+    found = {(uid, dep) for uid, item in lineage for dep in item.depends_on
+             if dep not in graph_ids and dep not in known}
     return tuple(sorted(found))
 
 
-def _cycles(nodes: Mapping[str, DbtNode], exposures: Mapping[str, DbtExposure]) -> tuple[tuple[str, ...], ...]:
+def _cycles(lineage: _Lineage, graph_ids: set[str]) -> tuple[tuple[str, ...], ...]:
     """The node sets that depend on themselves (strongly connected, or a self-dependency)."""
     graph = nx.DiGraph()
-    graph.add_edges_from((dep, uid) for uid, item in (*nodes.items(), *exposures.items())
-                         for dep in item.depends_on if dep in nodes)
+    graph.add_edges_from((dep, uid) for uid, item in lineage for dep in item.depends_on if dep in graph_ids)
     cycles = [tuple(sorted(c)) for c in nx.strongly_connected_components(graph)
               if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))]
     return tuple(sorted(cycles))

@@ -1,8 +1,9 @@
 """The holistic lineage graph: dbt nodes, BI queries and BI reports in one DiGraph.
 
-Edges point downstream: source -> model -> BI query -> BI report. Node and edge
+Edges point downstream: source -> model -> BI query -> BI report, and model ->
+semantic model -> metric -> saved query for the dbt semantic layer. Node and edge
 attributes are those ``lineage.schema`` declares: what the analyses need, provenance
-(``dbt``, ``exposure``, ``sql``, ``bi``, ``dataset``) and, for SQL edges, the reference
+(``dbt``, ``exposure``, ``semantic``, ``sql``, ``bi``, ``dataset``) and, for SQL edges, the reference
 text, its status and whether the read is conditional (a Liquid branch the defaults
 skip). Staleness is decided here, once, on the report nodes.
 """

@@ -13,12 +13,15 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from lineage_utils.dbt.frames import NODE_COLUMNS
+from lineage_utils.dbt.semantic import SEMANTIC_KINDS
 from lineage_utils.errors import ArtifactError
 
-LINEAGE_SCHEMA_VERSION = 2
+LINEAGE_SCHEMA_VERSION = 3
 
-DBT_KINDS = ("model", "source", "seed", "snapshot", "exposure")
-EDGE_PROVENANCES = ("dbt", "exposure", "sql", "bi", "dataset")
+# 3: also the dbt semantic layer (kinds semantic_model, metric, saved_query; provenance
+# semantic; dbt node attributes time_spine and metric_type).
+DBT_KINDS = ("model", "source", "seed", "snapshot", "exposure", *SEMANTIC_KINDS)
+EDGE_PROVENANCES = ("dbt", "exposure", "semantic", "sql", "bi", "dataset")
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,18 @@ class DbtDecision:
 
     ``consumer`` says why a person looks at it (None: nobody does directly);
     ``orphan`` models have no path to a consumer; ``kept_alive_by`` names the kinds of
-    link without which a live model would be an orphan.
+    link without which a live model would be an orphan (where that link is the semantic
+    layer: the nodes of it that need the model, ``metric:<name>``, ``saved_query:<name>``,
+    ``time_spine``). ``age_days`` and ``age`` are
+    the model file's git age at the run's ``now`` (None: not judged; ``age_days`` None
+    with an ``age`` text: unknown, and why).
     """
 
     consumer: str | None = None
     orphan: bool = False
     kept_alive_by: tuple[str, ...] = ()
+    age_days: int | None = None
+    age: str | None = None
 
 
 @dataclass(frozen=True)

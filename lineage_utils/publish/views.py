@@ -24,8 +24,11 @@ from lineage_utils.run_folder import Run
 
 KIND_COLOURS = {
     "source": "#6b8e23", "seed": "#8fbc8f", "snapshot": "#5f9ea0", "model": "#4682b4", "exposure": "#9370db",
+    "semantic_model": "#c71585", "metric": "#db7093", "saved_query": "#b8860b",
     "bi_query": "#b0b0b0", "bi_report": "#2e8b57",
 }
+SEMANTIC_LAYERS = {"semantic_model": 1, "metric": 2, "saved_query": 3}
+"""Columns after the last dbt model for the semantic layer (a derived metric shares its inputs' column)."""
 STATE_COLOURS = {"orphan": "#d62728", "stale": "#ff8c00", "archived": "#7f7f7f", "dataset": "#20b2aa"}
 
 
@@ -199,7 +202,7 @@ def priority_chart(priorities: pd.DataFrame, label_top: int = 8) -> Html:
 
 # -- the interactive lineage graph -----------------------------------------------------
 def _layers(graph: nx.DiGraph) -> dict[str, int]:
-    """dbt nodes by depth from their sources; datasets next; reports and exposures last."""
+    """dbt nodes by depth from their sources; datasets and the semantic layer next; reports and exposures last."""
     dbt = graph.subgraph(n for n, k in graph.nodes(data="kind") if k in {"source", "seed", "snapshot", "model"})
     if nx.is_directed_acyclic_graph(dbt):
         layers = {n: depth for depth, layer in enumerate(nx.topological_generations(dbt)) for n in layer}
@@ -207,7 +210,9 @@ def _layers(graph: nx.DiGraph) -> dict[str, int]:
         layers = {n: 0 for n in dbt}
     last = max(layers.values(), default=-1)
     for node, attrs in graph.nodes(data=True):
-        if node not in layers:
+        if attrs.get("kind") in SEMANTIC_LAYERS:
+            layers[node] = last + SEMANTIC_LAYERS[attrs["kind"]]
+        elif node not in layers:
             layers[node] = last + (1 if attrs.get("report_type") == "DatasetReport" else 2)
     return layers
 
@@ -242,7 +247,9 @@ def _colour(attrs: Mapping[str, Any], orphans: set[str], node: str) -> str:
 
 def _tooltip(node: str, attrs: Mapping[str, Any]) -> str:
     parts = [node, f"kind: {attrs.get('kind')}", f"name: {attrs.get('name')}"]
-    for key in ("relation_name", "materialized", "stale_rules", "archived", "view_count", "runs_count",
+    if attrs.get("time_spine"):
+        parts.append("time spine of the semantic layer")
+    for key in ("relation_name", "materialized", "metric_type", "stale_rules", "archived", "view_count", "runs_count",
                 "last_run_at", "execution_time"):
         if attrs.get(key) not in (None, [], ""):
             parts.append(f"{key}: {cell_text(attrs.get(key))}")
@@ -336,7 +343,8 @@ def cleanup_summary(result: Any, run: Run | None = None) -> Html:
                        problems=problem_names(_status(run)) if withheld else [], rows=rows))
 
 
-ORPHAN_COLUMNS = ["name", "reason", "evidence", "last_consumer_name", "path"]
+ORPHAN_COLUMNS = ["name", "reason", "age", "evidence", "last_consumer_name", "path"]
+YOUNG_COLUMNS = ["name", "kept_because", "age", "path"]
 
 
 def orphan_plan(result: Any, run: Run | None = None, columns: list[str] | None = None) -> Html:
@@ -349,13 +357,18 @@ def orphan_plan(result: Any, run: Run | None = None, columns: list[str] | None =
     """
     frame = result.orphans
     shown = [c for c in (columns or ORPHAN_COLUMNS) if c in frame.columns]
+    young = getattr(result, "young", None)  # kept by the age guard: listed as young, never as to remove
+    young_part = {"young_count": 0 if young is None else len(young),
+                  "min_age_days": run.params["protection.min_age_days"] if run is not None else None,
+                  "young_table": "" if young is None or young.empty
+                  else table(young, [c for c in YOUNG_COLUMNS if c in young.columns]).markup}
     if not result.withheld:
         return Html(render("views/orphan_plan.html.j2", withheld=None, problems=[], count=len(frame),
-                           table=table(frame, shown).markup))
+                           table=table(frame, shown).markup, **young_part))
     evidence = "evidence (as far as the incomplete crawl shows)"
     caveated = frame.rename(columns={"evidence": evidence})
     return Html(render("views/orphan_plan.html.j2", withheld=result.withheld, problems=problem_names(_status(run)),
-                       count=len(frame),
+                       count=len(frame), **young_part,
                        table=table(caveated, [evidence if c == "evidence" else c for c in shown]).markup))
 
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlglot
 
-from lineage_utils.sql import reads as sql_reads, tables as sql_tables, templates as sql_templates
+from lineage_utils.sql import reads as sql_reads
 from lineage_utils.atomic import write_bytes_atomic
 from lineage_utils.sql.reads import Extraction
 from lineage_utils.sql.tables import TableRead
@@ -45,9 +45,14 @@ MAX_ENTRIES = 500_000
 def extractor_version() -> str:
     """Identifies the code that produced an extraction: format, module sources, libraries."""
     digest = hashlib.sha256(f"format {CACHE_FORMAT}|sqlglot {sqlglot.__version__}|liquid {liquid.__version__}".encode())
-    for module in (sql_templates, sql_tables, sql_reads):
-        digest.update(Path(module.__file__ or "").read_bytes())
+    for path in package_sources():
+        digest.update(path.name.encode() + b"\x00" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def package_sources() -> list[Path]:
+    """Every module of ``lineage_utils.sql``, sorted: any of them may change an extraction."""
+    return sorted(Path(sql_reads.__file__ or "").parent.glob("*.py"))
 
 
 def cache_key(sql: str, dialect: str, definitions: Mapping[str, str] | None = None) -> str:

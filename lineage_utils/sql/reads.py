@@ -5,6 +5,12 @@ reason. The work is a declared tuple of small passes (``PASSES``), each taking a
 returning a ``_Work`` record; a pass that decides the query is unparsed sets ``done``.
 Tables are collected through sqlglot's scope analysis (``lineage_utils.sql.tables``), so
 CTE names, derived tables, aliases and table functions are never reported as reads.
+
+A Liquid branch variant gets the default text's retries too (tags stripped when Liquid
+cannot render it, undefined variables as ``1`` when it does not parse). A branch still
+not read (not tried within the cap or time budget, not parsed, or naming a table only
+template logic knows) is listed in the reason by ``unread_note``: the names its text
+mentions are then protected as an unparsed query's are (``lineage_utils.sql.mentions``).
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from lineage_utils.errors import first_line
+from lineage_utils.sql.statements import needs_script, parse_script
 from lineage_utils.sql.tables import (
     TableRead,
     UseContext,
@@ -29,13 +37,16 @@ from lineage_utils.sql.tables import (
     source_tables,
     to_read,
 )
+from lineage_utils.sql.branches import unread_note
 from lineage_utils.sql.templates import (
     BUDGET_NOTE,
     MAX_VARIANTS,
     VARIANT_TIME_BUDGET,
     TemplatePath,
+    Variant,
     render_neutral,
     render_template,
+    render_variant_neutral,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,6 +88,10 @@ class _Work:
     parsed: bool = True
     time_budget: float | None = VARIANT_TIME_BUDGET  # seconds for branch variants; None = no limit
     deadline: float | None = None  # set by ``render``: when branch variants stop being tried
+    variants: tuple[Variant, ...] = ()  # set by ``render``: the branch variants behind texts[1:]
+    defaults: Mapping[str, Any] | None = None  # the form defaults (for re-rendering a variant)
+    branches: tuple[tuple[int, ...], ...] = ()  # per text: the branches it stands for, () for the default
+    unread: tuple[tuple[int, str], ...] = ()  # (branch, why) of branches whose reads are unknown
 
     @property
     def source_text(self) -> str:
@@ -110,21 +125,27 @@ def render(work: _Work) -> _Work:
         work,
         deadline=deadline,
         template_path=rendering.template_path,
-        texts=(rendering.sql, *rendering.variants),
+        texts=(rendering.sql, *(v.sql for v in rendering.variants)),
         reason=rendering.reason,
         missing=rendering.missing_definitions,
+        variants=rendering.variants,
+        defaults=rendering.defaults,
+        branches=((), *(v.branches for v in rendering.variants)),
+        unread=rendering.untried,
     )
 
 
 def parse(work: _Work) -> _Work:
-    """Parse every text; the default text must parse, variants that fail are dropped."""
+    """Parse every text; the default text must parse, a variant that does not is unread."""
     parsed: list[tuple[exp.Expr, ...]] = []
     texts: list[str] = []
+    branches: list[tuple[int, ...]] = []
+    unread = list(work.unread)
     reason = work.reason
     for index, text in enumerate(work.texts):
         if index > 0 and work.deadline is not None and time.perf_counter() > work.deadline:
-            reason = _join(reason, f"{BUDGET_NOTE} after parsing {index - 1} of "
-                                   f"{len(work.texts) - 1}: conditional reads may be missing")
+            reason = _join(reason, f"{BUDGET_NOTE} after parsing {index - 1} of {len(work.texts) - 1}")
+            unread += [(b, "not parsed (time budget)") for v in work.variants[index - 1 :] for b in v.branches]
             break
         try:
             statements = _parse_statements(text, work.dialect)
@@ -137,26 +158,44 @@ def parse(work: _Work) -> _Work:
                 reason = _join(reason, "variables without a default rendered as 1")
                 parsed.append(statements)
                 texts.append(text)
+                branches.append(())
                 continue
-            logger.debug("branch variant not parsed: %s", _brief(exc))
-            continue
+            variant = work.variants[index - 1]
+            retried = _parse_variant_neutral(variant, work)
+            if retried is None:
+                logger.debug("branch variant %s not parsed: %s", variant.branch, _brief(exc))
+                unread += [(b, f"parse error: {_brief(exc)}") for b in variant.branches]
+                continue
+            text, statements = retried
+            reason = _join(reason, f"branch {variant.branch}: variables without a default rendered as 1")
         if index == 0 and not statements:
             return _unparsed(work, _join(work.reason, "empty"))
         parsed.append(statements)
         texts.append(text)
-    return replace(work, statements=tuple(parsed), texts=tuple(texts), reason=reason)
+        branches.append(work.branches[index] if index < len(work.branches) else ())
+    return replace(work, statements=tuple(parsed), texts=tuple(texts), reason=reason, branches=tuple(branches),
+                   unread=tuple(unread))
+
+
+def _reparsed(text: str | None, before: str, dialect: str) -> tuple[str, tuple[exp.Expr, ...]] | None:
+    """``text`` (a re-rendering of ``before``) parsed, or None when it is no better."""
+    if text is None or text == before:
+        return None
+    try:
+        statements = _parse_statements(text, dialect)
+    except Exception:  # noqa: BLE001 - still unparsable: the first error stands
+        return None
+    return (text, statements) if statements else None
+
+
+def _parse_variant_neutral(variant: Variant, work: _Work) -> tuple[str, tuple[exp.Expr, ...]] | None:
+    """A branch variant rendered with undefined variables as ``1``, parsed; None if no better."""
+    return _reparsed(render_variant_neutral(variant, work.defaults or {}), variant.sql, work.dialect)
 
 
 def _parse_neutral(work: _Work) -> tuple[str, tuple[exp.Expr, ...]] | None:
     """The default text rendered with undefined variables as ``1``, parsed; None if no better."""
-    text = render_neutral(work.sql, work.definitions)
-    if text is None or text == work.texts[0]:
-        return None
-    try:
-        statements = _parse_statements(text, work.dialect)
-    except Exception:  # noqa: BLE001 - still unparsable: the first error stands
-        return None
-    return (text, statements) if statements else None
+    return _reparsed(render_neutral(work.sql, work.definitions), work.texts[0], work.dialect)
 
 
 _GO_RE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*;?[ \t]*$", re.IGNORECASE | re.MULTILINE)
@@ -166,7 +205,25 @@ _GO_RE = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*;?[ \t]*$", re.IGNORECASE | r
 def _parse_statements(text: str, dialect: str | None) -> tuple[exp.Expr, ...]:
     if dialect in ("tsql", "fabric"):
         text = _GO_RE.sub(lambda m: ";".ljust(len(m.group(0))), text)  # same length: token offsets hold
-    statements = tuple(s for s in sqlglot.parse(text, read=dialect) if s is not None)
+    error: Exception | None = None
+    try:
+        statements = tuple(s for s in sqlglot.parse(text, read=dialect) if s is not None)
+        if not needs_script(statements):
+            return _checked(statements)
+    except Exception as exc:  # noqa: BLE001 - maybe a script sqlglot cannot parse whole: split it
+        statements, error = (), exc
+    try:
+        scripted = _checked(parse_script(text, dialect))
+    except Exception:  # noqa: BLE001 - the whole-text failure explains best
+        scripted = ()
+    if scripted:
+        return scripted
+    if error is not None:
+        raise error
+    return _checked(statements)  # e.g. a procedure whose body is not SQL
+
+
+def _checked(statements: tuple[exp.Expr, ...]) -> tuple[exp.Expr, ...]:
     for statement in statements:
         if isinstance(statement, exp.Command):
             keyword = str(statement.this or "").upper() or "?"
@@ -185,6 +242,7 @@ def collect(work: _Work) -> _Work:
     source = work.source_text
     default_keys: set[tuple[object, ...]] = set()
     reads: dict[tuple[object, ...], TableRead] = {}
+    unread = dict(work.unread)  # a branch naming a table only template logic knows: its reads are unknown
     for index, (text, statements) in enumerate(zip(work.texts, work.statements)):
         created: set[tuple[str | None, str]] = set()
         context = UseContext()
@@ -193,8 +251,11 @@ def collect(work: _Work) -> _Work:
                 context = context.use(statement, work.dialect)
                 continue
             for table in source_tables(statement):
-                if index == 0 and is_dynamic(table):
-                    return _unparsed(work, _join(work.reason, f"table name only known at run time: {table.this.sql()}"))
+                if is_dynamic(table):
+                    if index == 0:
+                        return _unparsed(work, _join(work.reason, f"table name only known at run time: {table.this.sql()}"))
+                    _mark(unread, work.branches[index], f"table name only known at run time: {table.this.sql()}")
+                    continue
                 read = to_read(table, text, work.dialect)
                 if read is None or is_created(read, created):
                     continue
@@ -202,6 +263,7 @@ def collect(work: _Work) -> _Work:
                 if not _visible(read, text, source, work.template_path != "plain"):
                     if index == 0:  # a name made by template logic: we cannot say what it reads
                         return _unparsed(work, _join(work.reason, f"table name {read.raw!r} is not in the query text"))
+                    _mark(unread, work.branches[index], f"table name {read.raw!r} is not in the query text")
                     continue
                 if index == 0:
                     default_keys.add(read.key)
@@ -210,7 +272,14 @@ def collect(work: _Work) -> _Work:
                     reads.setdefault(read.key, replace(read, conditional=True))
             created |= created_tables((statement,))
     ordered = sorted(reads.values(), key=lambda r: (r.catalog or "", r.db or "", r.name, r.quoted, r.raw))
-    return replace(work, reads=tuple(ordered))
+    # the branches whose reads are unknown, named last in the reason (query_refs reads them back)
+    reason = _join(work.reason, unread_note(unread.items())) or None
+    return replace(work, reads=tuple(ordered), unread=tuple(unread.items()), reason=reason)
+
+
+def _mark(unread: dict[int, str], branches: tuple[int, ...], why: str) -> None:
+    for branch in branches:
+        unread.setdefault(branch, why)
 
 
 PASSES: tuple[Callable[[_Work], _Work], ...] = (check_input, render, parse, collect)

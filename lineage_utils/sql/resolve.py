@@ -9,13 +9,21 @@ identifiers; a quoted read must then equal the normalised part exactly.
 Missing parts are filled from the data source: the default database, and for a bare
 table name the schema search path (the first schema holding a match wins), falling
 back to any schema of the default database.
+
+Several dbt nodes may name one relation: a seed loaded into a raw schema that is also
+declared as a source (or a source declared over a model's table). They are one table, so
+a read of it is resolved, linked to every such node; it is ambiguous only when the
+matches are different relations.
+
+A data source that is not where dbt builds (``bi.data_sources.<id>.warehouse: false``)
+reads nothing of dbt's: :func:`outside_warehouse` turns what a read would have resolved
+to into an external reference that says so.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +33,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from lineage_utils.errors import ParamsError
+from lineage_utils.sql.mentions import mentioned_relations
 from lineage_utils.sql.tables import TableRead
 
 logger = logging.getLogger(__name__)
@@ -32,7 +41,6 @@ logger = logging.getLogger(__name__)
 RefStatus = Literal["resolved", "ambiguous", "external", "unparsed"]
 
 _PLACEHOLDER = "x"
-_WORD_RE = re.compile(r"[A-Za-z0-9_$]+")
 
 ADAPTER_DIALECTS: dict[str, str] = {
     "jdbc:snowflake": "snowflake",
@@ -203,22 +211,12 @@ class RelationIndex:
         return default_db, self._norm(pieces[0] if pieces else text)
 
     def mentions(self, sql: str) -> tuple[str, ...]:
-        """unique_ids whose identifier stands in the text as a whole word (any case).
+        """unique_ids whose identifier the text mentions as a name in this dialect (any case).
 
-        Only a conservative guard for unparsed queries, never a resolution.
+        Only a conservative guard for unparsed SQL, never a resolution: see
+        ``lineage_utils.sql.mentions`` for what counts (keywords such as ``ALL`` do not).
         """
-        lowered = sql.lower()
-        words = set(_WORD_RE.findall(lowered))
-        found: set[str] = set()
-        for identifier, unique_ids in self._identifiers.items():
-            if _WORD_RE.fullmatch(identifier):
-                hit = identifier in words
-            else:
-                pattern = r"(?<![A-Za-z0-9_$])" + re.escape(identifier) + r"(?![A-Za-z0-9_$])"
-                hit = re.search(pattern, lowered) is not None
-            if hit:
-                found |= unique_ids
-        return tuple(sorted(found))
+        return mentioned_relations(self._identifiers, sql, self.dialect)
 
 
 def _in_db(entry: _Entry, database: str | None) -> bool:
@@ -234,12 +232,28 @@ def _unquote(value: str) -> tuple[str, bool]:
     return value, False
 
 
+def outside_warehouse(would: Resolution, data_source: str) -> Resolution:
+    """The external reference a read of a data source that is not the dbt warehouse is.
+
+    ``would`` is how the read resolves as if the data source were the warehouse; its
+    candidates are named in the reason (evidence for a wrongly marked data source) and
+    linked to nothing.
+    """
+    note = f"data source {data_source} is not the dbt warehouse (warehouse: false)"
+    if would.candidates:
+        return Resolution("external", (), f"{note}; as the warehouse it would be {would.status}: "
+                                          f"{', '.join(would.candidates)}")
+    return Resolution("external", (), note)
+
+
 def _decide(matches: list[_Entry], name: str, where: str) -> Resolution:
     candidates = tuple(sorted({e.unique_id for e in matches}))
     if not candidates:
         return Resolution("external", (), f"no dbt relation named {name} {where}")
+    tables = sorted({e.display for e in matches})
     if len(candidates) == 1:
-        shown = sorted({e.display for e in matches})[0]
-        return Resolution("resolved", candidates, f"matched {shown} {where}")
-    shown = ", ".join(sorted({e.display for e in matches}))
-    return Resolution("ambiguous", candidates, f"{name} could be any of {shown} ({where})")
+        return Resolution("resolved", candidates, f"matched {tables[0]} {where}")
+    if len({(e.database, e.schema) for e in matches}) == 1:  # one table that several nodes name
+        return Resolution("resolved", candidates,
+                          f"matched {tables[0]} {where}, one table named by {', '.join(candidates)}")
+    return Resolution("ambiguous", candidates, f"{name} could be any of {', '.join(tables)} ({where})")

@@ -8,6 +8,8 @@ statement creates, so a later read of it is not external.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from sqlglot import exp
@@ -52,21 +54,78 @@ def source_tables(statement: exp.Expr) -> list[exp.Table]:
     dml_ctes = {cte.alias_or_name for cte in statement.find_all(exp.CTE) if not isinstance(cte.this, exp.Query)}
     if isinstance(statement, exp.Pivot) and isinstance(statement.this, exp.Table):  # DuckDB's PIVOT statement
         seen[id(statement.this)] = statement.this
-    for root in roots:
-        for scope in traverse_scope(root):
-            ctes = {name for name, source in scope.sources.items() if isinstance(source, _scope.Scope)}
-            ctes |= set(getattr(scope, "cte_sources", {}) or {}) | dml_ctes
-            folded = {name.lower() for name in ctes}
-            # a qualified table is never a CTE; sqlglot keys sources by name, so one named like a
-            # CTE (marts.orders next to WITH orders) is only in scope.tables
-            candidates = [*scope.sources.values(), *(t for t in scope.tables if t.args.get("db"))]
-            for source in candidates:
-                if not isinstance(source, exp.Table) or not isinstance(source.this, (*_NAMED, exp.Dot)):
-                    continue
-                if not source.args.get("db") and (source.name in ctes or _unquoted_in(source, folded)):
-                    continue
+    for table in _copied_from(statement):
+        seen.setdefault(id(table), table)
+    written = _written(statement)
+    covered: set[int] = set()
+    for scope in _scopes(statement, roots, covered):
+        ctes = {name for name, source in scope.sources.items() if isinstance(source, _scope.Scope)}
+        ctes |= set(getattr(scope, "cte_sources", {}) or {}) | dml_ctes
+        folded = {name.lower() for name in ctes}
+        # a qualified table is never a CTE; sqlglot keys sources by name, so one named like a
+        # CTE (marts.orders next to WITH orders) is only in scope.tables
+        candidates = [*scope.sources.values(), *(t for t in scope.tables if t.args.get("db"))]
+        for source in candidates:
+            if not isinstance(source, exp.Table) or not isinstance(source.this, (*_NAMED, exp.Dot)):
+                continue
+            if not source.args.get("db") and (source.name in ctes or _unquoted_in(source, folded)):
+                continue
+            if id(source) not in written:
                 seen.setdefault(id(source), source)
     return list(seen.values())
+
+
+def _scopes(statement: exp.Expr, roots: list[exp.Expr], covered: set[int]) -> Iterator[_scope.Scope]:
+    """The scopes of ``roots``, then of queries no scope reaches (INSERT ... VALUES ((SELECT ...)))."""
+    for root in roots:
+        for scope in traverse_scope(root):
+            covered.add(id(scope.expression))
+            yield scope
+    for query in statement.find_all(exp.Select, exp.SetOperation):  # outermost first
+        if id(query) in covered:
+            continue
+        for scope in traverse_scope(query):
+            covered.add(id(scope.expression))
+            yield scope
+
+
+def _copied_from(statement: exp.Expr) -> list[exp.Table]:
+    """Tables read outside any scope: CREATE TABLE t LIKE s / (LIKE s) / CLONE s / COPY s, and
+    MySQL's ``UPDATE t JOIN s ON ... SET ...`` (the joined tables hang off the target)."""
+    if isinstance(statement, exp.Update) and isinstance(statement.this, exp.Table):
+        joins = statement.this.args.get("joins") or []
+        return [join.this for join in joins if isinstance(join.this, exp.Table)]
+    if not isinstance(statement, exp.Create) or str(statement.args.get("kind") or "").upper() != "TABLE":
+        return []
+    nodes = [statement.args.get("clone"), *statement.find_all(exp.LikeProperty)]
+    return [node.this for node in nodes if node is not None and isinstance(node.this, exp.Table)]
+
+
+def _written(statement: exp.Expr) -> set[int]:
+    """Ids of the tables a statement writes, which are never reads.
+
+    SELECT ... INTO's target; UPDATE's target, and the FROM / JOIN entry that is the target
+    (T-SQL ``UPDATE o ... FROM dbo.Orders o``; ``UPDATE dbo.T ... FROM dbo.T JOIN ...``).
+    A subquery reading the target elsewhere in the statement is still a read.
+    """
+    written = {id(into.this) for into in statement.find_all(exp.Into) if isinstance(into.this, exp.Table)}
+    if isinstance(statement, exp.Update) and isinstance(statement.this, exp.Table):
+        target = statement.this
+        written.add(id(target))
+        from_ = statement.args.get("from_") or statement.args.get("from")
+        for table in from_.find_all(exp.Table) if isinstance(from_, exp.Expr) else ():
+            if table.find_ancestor(exp.Query) is not None:
+                continue  # inside a derived table or subquery of the FROM clause
+            if _same_table(table, target):
+                written.add(id(table))
+    return written
+
+
+def _same_table(table: exp.Table, target: exp.Table) -> bool:
+    """Whether a FROM entry is the UPDATE target: named by the target's alias, or the same table."""
+    if not target.args.get("db") and table.alias and table.alias.lower() == target.name.lower():
+        return True
+    return (table.name.lower(), table.db.lower()) == (target.name.lower(), target.db.lower())
 
 
 @dataclass(frozen=True)
@@ -188,6 +247,10 @@ def is_dynamic(table: exp.Table) -> bool:
     )
 
 
+_PARTITION_DECORATOR_RE = re.compile(r"\$(?:\d{4,10}|__UNPARTITIONED__|__NULL__)$", re.IGNORECASE)
+"""BigQuery's partition decorators (events$20240101, t$__UNPARTITIONED__): they read the base table."""
+
+
 def to_read(table: exp.Table, text: str, dialect: str | None) -> TableRead | None:
     if _DYNAMIC is not None and isinstance(table.this, _DYNAMIC):  # Snowflake IDENTIFIER('db.table')
         literal = table.this.this
@@ -204,6 +267,8 @@ def to_read(table: exp.Table, text: str, dialect: str | None) -> TableRead | Non
     catalog, catalog_quoted = _part(table, "catalog")
     db, db_quoted = _part(table, "db")
     name, name_quoted = _part(table, "this")
+    if dialect == "bigquery" and name:
+        name = _PARTITION_DECORATOR_RE.sub("", name) or name
     if not name:
         return None
     return TableRead(

@@ -10,16 +10,20 @@ read, without ever letting a template variable become a table name:
    sub-query that reads nothing.
 3. ``render_liquid``: render with python-liquid and the form defaults (undefined
    variables render empty).
-4. ``branch_variants``: the same template rewritten so that one ``if``/``unless``/
+4. branch variants (``lineage_utils.sql.branches``): the same template rewritten so that one ``if``/``unless``/
    ``case``/``for`` block takes one chosen branch; rendering these finds the tables
-   read only in a branch the defaults do not take.
+   read only in a branch the defaults do not take. A variant that Liquid cannot render
+   is retried with its branch's tags stripped, then with all tags stripped.
 5. ``strip_template``: the fallback when Liquid cannot render: tags removed, outputs
    replaced by the literal ``1``.
 6. ``render_neutral``: when the default rendering does not parse because a parameter
    without a default printed nothing, the same rendering with such variables as ``1``.
 
 ``render_template`` runs steps 1-4 and returns a ``Rendering``; branch variants stop at a
-deadline (``VARIANT_TIME_BUDGET`` seconds per query) and the reason then says so.
+cap or a deadline (``VARIANT_TIME_BUDGET`` seconds per query). A branch never read (not
+tried, or its variant not parsed) is never dropped silently: ``unread_note`` records its
+number in the query's reason, and the names its text mentions are protected
+(``lineage_utils.sql.mentions``). Branches are numbered from 1 in ``find_blocks`` order.
 """
 
 from __future__ import annotations
@@ -30,26 +34,23 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import liquid
 from ruamel.yaml import YAML
 
 from lineage_utils.errors import first_line
+from lineage_utils.sql.branches import MAX_VARIANTS, TAG_RE as _TAG_RE, branch_choices, find_blocks
 
 logger = logging.getLogger(__name__)
 
 TemplatePath = Literal["plain", "rendered", "fallback"]
 
-MAX_VARIANTS = 32
-"""At most this many branch variants are rendered per query."""
-
 VARIANT_TIME_BUDGET = 0.5
 """Seconds one query may spend on branch variants (rendering and parsing together)."""
 BUDGET_NOTE = "time budget for Liquid branches hit"
 """Starts the reason recorded when VARIANT_TIME_BUDGET stops the branch variants."""
-
 MAX_DEFINITION_DEPTH = 16
 NEUTRAL_LITERAL = "1"
 """What a ``{{ ... }}`` output becomes in the fallback: never a valid table name."""
@@ -58,17 +59,27 @@ _FORM_RE = re.compile(r"\{%-?\s*form\s*-?%\}(.*?)(?:\{%-?\s*endform\s*-?%\}|\Z)"
 _DEFINITION_RE = re.compile(
     r"\{\{-?\s*@(?P<name>[\w.]+)(?:\s+as\s+(?P<alias>\w+))?\s*-?\}\}", re.I
 )
-_TAG_RE = re.compile(r"\{%-?\s*(?P<name>\w+)(?P<args>.*?)-?%\}", re.S)
 _OUTPUT_RE = re.compile(r"\{\{.*?\}\}", re.S)
 _UNTERMINATED_OUTPUT_RE = re.compile(r"\{\{.*$", re.M)
 _UNTERMINATED_TAG_RE = re.compile(r"\{%.*$", re.M)
 _LONE_DELIMITER_RE = re.compile(r"\}\}|%\}")
 _ESCAPES = {"\\n": "\n", "\\t": "\t", "\\r": "\n"}
 
-_BRANCHING = {"if": "endif", "unless": "endunless", "case": "endcase", "for": "endfor"}
-_OTHER_BLOCKS = {"capture": "endcapture", "tablerow": "endtablerow"}
-_OPAQUE = {"raw": "endraw", "comment": "endcomment"}
-_BRANCH_TAGS = {"elsif", "else", "when"}
+
+@dataclass(frozen=True)
+class Variant:
+    """The template with one branch taken, rendered (or stripped when Liquid failed)."""
+
+    branch: int  # the branch's number, from 1
+    sql: str
+    template: str  # the expanded template with the branch taken: for the neutral retry
+    note: str | None = None  # the fallback that rendered it, if any
+    same: tuple[int, ...] = ()  # later branches whose variant rendered the same text
+
+    @property
+    def branches(self) -> tuple[int, ...]:
+        """Every branch this text stands for."""
+        return (self.branch, *self.same)
 
 
 @dataclass(frozen=True)
@@ -76,19 +87,12 @@ class Rendering:
     """A template turned into SQL texts ready to parse."""
 
     sql: str  # the rendering under the form defaults (or the fallback text)
-    variants: tuple[str, ...]  # renderings where one branching block takes another branch
+    variants: tuple[Variant, ...]  # renderings where one branching block takes another branch
     template_path: TemplatePath
     reason: str | None  # why the fallback was taken, or what was wrong with form/definitions
     missing_definitions: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Block:
-    """One branching Liquid block: its span and the spans of its branch bodies."""
-
-    start: int
-    end: int
-    bodies: tuple[tuple[int, int], ...]
+    untried: tuple[tuple[int, str], ...] = ()  # (branch, why): stopped by the cap or the deadline
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # the form defaults it rendered with
 
 
 def has_template(sql: str) -> bool:
@@ -236,81 +240,32 @@ def strip_template(sql: str) -> str:
     return _LONE_DELIMITER_RE.sub(" ", text)
 
 
-def find_blocks(sql: str) -> tuple[_Block, ...]:
-    """Branching blocks (if/unless/case/for) with their branch bodies, in text order."""
-    blocks: list[_Block] = []
-    stack: list[_OpenBlock] = []
-    opaque_end: str | None = None
-    for match in _TAG_RE.finditer(sql):
-        name = match.group("name").lower()
-        if opaque_end is not None:
-            if name == opaque_end:
-                opaque_end = None
-            continue
-        if name in _OPAQUE:
-            opaque_end = _OPAQUE[name]
-        elif name in _BRANCHING or name in _OTHER_BLOCKS:
-            # text between `case` and its first `when` is not a branch
-            stack.append(_OpenBlock(name, match.start(), None if name == "case" else match.end()))
-        elif name in _BRANCH_TAGS and stack and stack[-1].tag in _BRANCHING:
-            stack[-1].close_body(match.start())
-            stack[-1].body_from = match.end()
-        elif stack and name == {**_BRANCHING, **_OTHER_BLOCKS}[stack[-1].tag]:
-            block = stack.pop()
-            block.close_body(match.start())
-            if block.tag in _BRANCHING and block.bodies:
-                blocks.append(_Block(block.start, match.end(), tuple(block.bodies)))
-    return tuple(sorted(blocks, key=lambda b: (b.start, -b.end)))
+def render_variant(number: int, template: str, piece: tuple[int, int], defaults: Mapping[str, Any]) -> Variant:
+    """Render one variant; when Liquid fails, strip the taken branch's tags, then all tags.
 
-
-class _OpenBlock:
-    """A block whose end tag has not been seen yet (scanner state only)."""
-
-    def __init__(self, tag: str, start: int, body_from: int | None) -> None:
-        self.tag = tag
-        self.start = start
-        self.body_from = body_from
-        self.bodies: list[tuple[int, int]] = []
-
-    def close_body(self, end: int) -> None:
-        if self.body_from is not None:
-            self.bodies.append((self.body_from, end))
-
-
-def branch_variants(sql: str, limit: int = MAX_VARIANTS) -> tuple[str, ...]:
-    """Rewrite the template so that one block takes one branch; one text per (block, branch).
-
-    The blocks enclosing a nested block are made to take the branch that holds it, so a
-    table read only in a nested, non-default branch is reached too.
+    The default rendering succeeded, so a failure is in the branch (a filter error, a
+    loop limit): stripping only that branch keeps the rest of the query rendered.
     """
-    blocks = find_blocks(sql)
-    variants: list[str] = []
-    for block in blocks:
-        ancestors = sorted(
-            (a for a in blocks if a.start < block.start and block.end <= a.end),
-            key=lambda a: a.start,
-            reverse=True,
-        )
-        for body_start, body_end in block.bodies:
-            if len(variants) >= limit:
-                logger.debug("branch variants capped at %s", limit)
-                return tuple(variants)
-            variants.append(_take_branch(sql, block, (body_start, body_end), ancestors))
-    return tuple(variants)
+    try:
+        return Variant(number, render_liquid(template, defaults), template)
+    except Exception as exc:  # noqa: BLE001 - any Liquid failure: the fallbacks below
+        problem = f"branch {number}: Liquid rendering failed ({type(exc).__name__}: {first_line(exc)})"
+    start, end = piece
+    try:
+        text = render_liquid(template[:start] + strip_template(template[start:end]) + template[end:], defaults)
+        return Variant(number, text, template, f"{problem}; its tags stripped")
+    except Exception:  # noqa: BLE001 - the last fallback never fails
+        return Variant(number, strip_template(template), template, f"{problem}; all tags stripped")
 
 
-def _take_branch(
-    sql: str, block: _Block, body: tuple[int, int], ancestors: list[_Block]
-) -> str:
-    piece = sql[body[0] : body[1]]
-    start, end = block.start, block.end
-    for ancestor in ancestors:  # innermost first
-        holder = next(((s, e) for s, e in ancestor.bodies if s <= start and end <= e), None)
-        if holder is None:  # between `case` and its first `when`: not rendered anyway
-            break
-        piece = sql[holder[0] : start] + piece + sql[end : holder[1]]
-        start, end = ancestor.start, ancestor.end
-    return sql[:start] + piece + sql[end:]
+def render_variant_neutral(variant: Variant, defaults: Mapping[str, Any]) -> str | None:
+    """A variant rendered with undefined variables as the neutral literal (see render_neutral)."""
+    if variant.note is not None:  # already a fallback text: Liquid does not render it
+        return None
+    try:
+        return _NEUTRAL_ENV.from_string(variant.template).render(**dict(defaults))
+    except Exception:  # noqa: BLE001 - no neutral rendering: the parse error stands
+        return None
 
 
 def render_template(
@@ -322,7 +277,7 @@ def render_template(
     """Turn a Mode query into SQL: the default rendering plus branch variants.
 
     ``deadline`` (a ``time.perf_counter()`` value) stops rendering variants once passed;
-    the reason then says how many branches were left untried.
+    the branches left are listed in ``untried`` and the reason says how many.
     """
     if not has_template(sql):
         return Rendering(sql, (), "plain", None)
@@ -339,22 +294,25 @@ def render_template(
         logger.debug("template fallback: %s", reason)
         return Rendering(strip_template(expanded), (), "fallback", "; ".join([reason, *notes]), missing)
     if "{%" not in expanded:  # outputs only: no branch to take
-        return Rendering(rendered, (), "rendered", "; ".join(notes) or None, missing)
-    branches = sum(len(block.bodies) for block in find_blocks(expanded))
-    if branches > max_variants:
-        notes.append(f"{branches} Liquid branches, only {max_variants} tried: conditional reads may be missing")
-    variants: list[str] = []
-    candidates = branch_variants(expanded, max_variants)
-    for tried, variant in enumerate(candidates):
-        if deadline is not None and time.perf_counter() > deadline:
-            notes.append(
-                f"{BUDGET_NOTE} after {tried} of {len(candidates)}: "
-                "conditional reads may be missing"
-            )
+        return Rendering(rendered, (), "rendered", "; ".join(notes) or None, missing, defaults=defaults)
+    blocks = find_blocks(expanded)
+    branches = sum(len(block.bodies) for block in blocks)
+    variants: dict[str, Variant] = {rendered: Variant(0, rendered, expanded)}
+    untried: list[tuple[int, str]] = []
+    for number, template, piece in branch_choices(expanded, blocks):
+        if number > max_variants:
+            notes.append(f"{branches} Liquid branches, only {max_variants} tried")
+            untried = [(n, "not tried (variant cap)") for n in range(number, branches + 1)]
             break
-        try:
-            variants.append(render_liquid(variant, defaults))
-        except Exception as exc:  # noqa: BLE001 - a variant that cannot render adds nothing
-            logger.debug("branch variant not rendered: %s", first_line(exc))
-    unique = tuple(v for v in dict.fromkeys(variants) if v != rendered)
-    return Rendering(rendered, unique, "rendered", "; ".join(notes) or None, missing)
+        if deadline is not None and time.perf_counter() > deadline:
+            notes.append(f"{BUDGET_NOTE} after {number - 1} of {min(branches, max_variants)}")
+            untried = [(n, "not tried (time budget)") for n in range(number, branches + 1)]
+            break
+        variant = render_variant(number, template, piece, defaults)
+        if variant.note:
+            notes.append(variant.note)
+        known = variants.setdefault(variant.sql, variant)
+        if known is not variant:
+            variants[variant.sql] = replace(known, same=(*known.same, number))
+    unique = tuple(v for v in variants.values() if v.branch)
+    return Rendering(rendered, unique, "rendered", "; ".join(notes) or None, missing, tuple(untried), defaults)

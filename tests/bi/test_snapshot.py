@@ -57,7 +57,7 @@ def test_demo_workspace(repo_root, demo_expected):
     snap = load_snapshot_dir(repo_root / "demo" / "mode_workspace")
     assert len(snap.reports) == demo_expected["counts"]["reports"]
     assert len(snap.queries) == demo_expected["counts"]["queries"]
-    assert any(s.space_type == "private" for s in snap.spaces.values())
+    assert [s.token for s in snap.spaces.values() if s.space_type == "private"] == ["2d1c99ec8d9c"]  # Dana's
     for report in snap.reports.values():
         assert report.query_count == sum(q.report_token == report.token for q in snap.queries)
 

@@ -30,7 +30,8 @@ def test_degree_counts():
     nx.set_node_attributes(graph, "model", "kind")
     table = compute_centrality(graph).set_index("node_id")
     assert (table.loc["a", "out_degree"], table.loc["c", "in_degree"], table.loc["b", "degree"]) == (2, 2, 3)
-    assert table.loc["b", "betweenness"] > 0
+    # only a -> d has a shortest path through an inner node (b); normalised by (n - 1)(n - 2) = 6
+    assert table["betweenness"].to_dict() == pytest.approx({"a": 0.0, "b": 1 / 6, "c": 0.0, "d": 0.0})
 
 
 def test_empty_graph():

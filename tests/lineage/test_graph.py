@@ -33,7 +33,8 @@ def test_node_link_round_trip(edges, label):
 
 
 def test_every_kind_declares_its_attributes():
-    assert set(NODE_ATTRS) == {"model", "source", "seed", "snapshot", "exposure", "bi_report", "bi_query"}
+    assert set(NODE_ATTRS) == {"model", "source", "seed", "snapshot", "exposure", "semantic_model", "metric",
+                               "saved_query", "bi_report", "bi_query"}
     assert {"orphan", "consumer", "kept_alive_by", "execution_time"} <= NODE_ATTRS["model"]
     assert {"stale", "stale_rules", "stale_evidence", "active"} <= NODE_ATTRS["bi_report"]
 

@@ -212,7 +212,7 @@ def test_one_megabyte_query_is_refused_as_too_long():
 def test_unterminated_template_falls_back_without_inventing_tables():
     extraction = extract_reads(BAD_INPUTS["unterminated_tag"], "postgres")
     assert extraction.template_path == "fallback" and "Liquid rendering failed" in extraction.reason
-    assert [r.name for r in extraction.reads] in ([], ["t"])
+    assert [(r.db, r.name) for r in extraction.reads] == [("s", "t")]  # the tags stripped, s.t is read
 
 
 def test_unbalanced_quote_is_unparsed_with_reason():
@@ -237,3 +237,71 @@ def test_plain_query_renders_no_variants():
 
     assert render_template("SELECT * FROM t").variants == ()
     assert render_template("SELECT {{ x }} FROM t").variants == ()
+
+
+# statements sqlglot does not parse whole (lineage_utils.sql.statements) and write targets
+
+
+def test_tsql_statements_without_semicolons_are_split():
+    assert names("SELECT * FROM dbo.a\nSELECT * FROM dbo.b", "tsql") == {"dbo.a", "dbo.b"}
+
+
+def test_tsql_split_keeps_insert_select_and_table_hints_together():
+    sql = "INSERT INTO dbo.t SELECT * FROM dbo.s WITH (NOLOCK)\nSELECT * FROM dbo.u"
+    assert names(sql, "tsql") == {"dbo.s", "dbo.u"}
+
+
+def test_procedure_body_is_analysed():
+    sql = "CREATE PROCEDURE dbo.p AS BEGIN SELECT * FROM dbo.a SELECT * FROM dbo.b END"
+    assert names(sql, "tsql") == {"dbo.a", "dbo.b"}
+
+
+def test_snowflake_dollar_quoted_body_keeps_raw_offsets():
+    sql = "CREATE PROCEDURE p() RETURNS INT LANGUAGE SQL AS $$ BEGIN SELECT * FROM Raw.Orders; RETURN 1; END $$"
+    (read,) = extract_reads(sql, "snowflake").reads
+    assert read.raw == "Raw.Orders"
+
+
+def test_non_sql_procedure_body_reads_nothing():
+    sql = "CREATE PROCEDURE p() RETURNS INT LANGUAGE JAVASCRIPT AS $$ return 1; $$"
+    assert names(sql, "snowflake") == set()
+
+
+def test_garbage_inside_a_block_stays_unparsed():
+    extraction = extract_reads("BEGIN\n SELEC x FROM t;\nEND;", "snowflake")
+    assert not extraction.parsed and extraction.reason
+
+
+def test_insert_values_scalar_subquery_is_read_target_is_not():
+    assert names("INSERT INTO t VALUES ((SELECT max(id) FROM s), 1)") == {"s"}
+
+
+def test_create_table_like_and_clone_read_the_source():
+    assert names("CREATE TABLE n LIKE o", "mysql") == {"o"}
+    assert names("CREATE TABLE n CLONE db.s.o", "snowflake") == {"db.s.o"}
+
+
+def test_create_schema_clone_is_not_a_table_read():
+    assert names("CREATE SCHEMA dev CLONE prod", "snowflake") == set()
+
+
+def test_update_target_is_written_not_read():
+    assert names("UPDATE o SET a = s.a FROM dbo.o o JOIN dbo.s s ON s.id = o.id", "tsql") == {"dbo.s"}
+    assert names("UPDATE t JOIN s ON s.id = t.id SET t.a = s.a", "mysql") == {"s"}
+
+
+def test_update_subquery_reading_the_target_is_a_read():
+    assert names("UPDATE t SET a = (SELECT max(a) FROM t)") == {"t"}
+
+
+def test_select_into_target_is_not_a_read():
+    assert names("SELECT * INTO dbo.copy FROM dbo.orig; SELECT * FROM dbo.copy", "tsql") == {"dbo.orig"}
+
+
+def test_bigquery_partition_decorator_reads_the_base_table():
+    (read,) = extract_reads("SELECT * FROM `p.ds.t$20240101`", "bigquery").reads
+    assert (read.catalog, read.db, read.name) == ("p", "ds", "t")
+
+
+def test_dollar_in_a_name_outside_bigquery_is_kept():
+    assert names("SELECT * FROM s.t$1", "snowflake") == {"s.t$1"}

@@ -168,3 +168,39 @@ def test_unknown_dialect_is_a_params_error():
 
     with pytest.raises(ParamsError, match="no_such_dialect"):
         RelationIndex(RELATIONS, "no_such_dialect")
+
+
+SEED_AND_SOURCE = [
+    Relation("seed.shop.sales_targets", "demo", "raw_planning", "sales_targets"),
+    Relation("source.shop.planning.sales_targets", "demo", "raw_planning", "sales_targets"),
+    Relation("model.shop.sales_targets", "demo", "marts", "sales_targets"),
+]
+
+
+def test_seed_and_source_of_one_relation_resolve_to_both():
+    index = RelationIndex(SEED_AND_SOURCE, "postgres")
+    result = index.resolve(read("SELECT * FROM raw_planning.sales_targets", "postgres"), "demo")
+    assert result.status == "resolved"
+    assert result.candidates == ("seed.shop.sales_targets", "source.shop.planning.sales_targets")
+    assert "one table" in result.reason
+
+
+def test_seed_and_source_match_after_case_normalisation():
+    relations = [Relation("seed.p.t", "DEMO", "RAW", "T"), Relation("source.p.raw.t", "demo", "raw", "t")]
+    result = RelationIndex(relations, "snowflake").resolve(read("SELECT * FROM raw.t", "snowflake"), "demo")
+    assert (result.status, len(result.candidates)) == ("resolved", 2)
+
+
+def test_one_table_and_another_schema_stay_ambiguous():
+    index = RelationIndex(SEED_AND_SOURCE, "postgres")
+    result = index.resolve(read("SELECT * FROM sales_targets", "postgres"), "demo")
+    assert result.status == "ambiguous" and len(result.candidates) == 3
+
+
+def test_outside_warehouse_is_external_and_names_what_it_would_match(postgres_index):
+    from lineage_utils.sql.resolve import outside_warehouse
+
+    would = postgres_index.resolve(read("SELECT * FROM marts.dim_customers", "postgres"), "demo")
+    result = outside_warehouse(would, "'App DB' (7)")
+    assert (result.status, result.candidates) == ("external", ())
+    assert "'App DB' (7) is not the dbt warehouse" in result.reason and "model.shop.dim_customers" in result.reason

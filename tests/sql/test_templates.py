@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from lineage_utils.sql.branches import branch_variants
 from lineage_utils.sql.templates import (
-    branch_variants,
     expand_definitions,
     parse_form,
     render_template,
+    render_variant_neutral,
     split_form,
     strip_template,
 )
@@ -134,3 +135,32 @@ def test_capped_variants_are_reported():
 def test_loop_limit_stops_runaway_templates():
     rendering = render_template("SELECT {% for i in (1..100000000) %}{{ i }}{% endfor %}")
     assert rendering.template_path == "fallback" and "limit" in rendering.reason
+
+
+def test_variant_that_fails_to_render_is_rendered_with_its_branch_stripped():
+    rendering = render_template("SELECT a {% if x %}, {{ 1 | divided_by: 0 }} AS b{% endif %} FROM t")
+    (variant,) = rendering.variants
+    assert variant.sql == "SELECT a , 1 AS b FROM t" and "its tags stripped" in variant.note
+    assert "branch 1: Liquid rendering failed (FilterArgumentError" in rendering.reason
+
+
+def test_variants_past_the_cap_are_listed_untried():
+    template = "SELECT 1 " + "".join(f"{{% if v{i} %}}t{i}{{% endif %}}" for i in range(8))
+    rendering = render_template(template, max_variants=5)
+    assert [n for n, _ in rendering.untried] == [6, 7, 8] and all("cap" in why for _, why in rendering.untried)
+
+
+def test_variants_past_the_deadline_are_listed_untried():
+    rendering = render_template("SELECT 1 {% if a %}x{% endif %}{% if b %}y{% endif %}", deadline=0.0)
+    assert rendering.variants == () and [n for n, _ in rendering.untried] == [1, 2]
+
+
+def test_variants_rendering_the_same_text_keep_every_branch():
+    rendering = render_template("SELECT 1 {% if a %}{{ u }}{% elsif b %}{{ v }}{% else %}z{% endif %}")
+    assert [v.branches for v in rendering.variants] == [(1, 2)]  # the else branch is the default rendering
+
+
+def test_variant_neutral_rendering_prints_undefined_variables_as_1():
+    rendering = render_template("SELECT 1 {% if a %}WHERE x > {{ m }}{% endif %}")
+    (variant,) = rendering.variants
+    assert variant.sql == "SELECT 1 WHERE x > " and render_variant_neutral(variant, {}) == "SELECT 1 WHERE x > 1"

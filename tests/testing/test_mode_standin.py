@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import shutil
+
+import pytest
 import requests
 
+from lineage_utils.testing.snapshot_reader import SnapshotFolderError, read_folder
 from tests.conftest import MODE_DEMO, MODE_SECRET, MODE_TOKEN
 
 AUTH = (MODE_TOKEN, MODE_SECRET)
@@ -143,7 +148,7 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
     assert [r.status_code for r in statuses] == [200, 200, 429, 429]
     limited = statuses[2]
     assert limited.json()["id"] == "rate_limited"
-    assert int(limited.headers["Retry-After"]) >= 1
+    assert limited.headers["Retry-After"] == "1"  # half a second to the next token, rounded up to whole seconds
     assert statuses[0].headers["X-RateLimit-Limit"] == "2"
 
 
@@ -179,5 +184,35 @@ def test_write_snapshot_dir_round_trips_a_folder(tmp_path):
     from lineage_utils.bi.snapshot import read_snapshot_dir, write_snapshot_dir
 
     bundle = read_snapshot_dir(MODE_DEMO)
-    again = read_snapshot_dir(write_snapshot_dir(bundle, tmp_path / "copy"))
-    assert again == bundle
+    written = write_snapshot_dir(bundle, tmp_path / "copy")
+    assert read_snapshot_dir(written) == bundle
+    assert read_folder(written) == read_folder(MODE_DEMO)  # checked by a reader the product does not share
+
+
+SERVED = ("workspace", "spaces", "reports", "queries", "data_sources", "definitions", "users")
+
+
+def test_own_reader_agrees_with_the_product_reader_on_the_demo():
+    from lineage_utils.bi.snapshot import read_snapshot_dir
+    product, own = read_snapshot_dir(MODE_DEMO), read_folder(MODE_DEMO)
+    assert sorted(own) == sorted(SERVED)
+    for key in SERVED:
+        assert own[key] == product[key], key
+
+
+def test_own_reader_reads_gzipped_files_and_names_a_missing_one(tmp_path):
+    copy = shutil.copytree(MODE_DEMO, tmp_path / "ws")
+    for path in [*copy.glob("spaces/*/reports.json"), copy / "data_sources.json", *copy.glob("users/*.json")]:
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    assert read_folder(copy) == read_folder(MODE_DEMO)
+    (copy / "reports" / "e9a11122b9f7" / "queries.json").unlink()
+    with pytest.raises(SnapshotFolderError, match=r"reports/e9a11122b9f7/queries\.json: required file not found"):
+        read_folder(copy)
+
+
+def test_standin_serves_its_own_reading_of_the_folder(mode_standin):
+    own = read_folder(MODE_DEMO)
+    assert mode_standin.spaces == own["spaces"]
+    assert mode_standin.reports == {r["token"]: r for r in own["reports"]}
+    assert mode_standin.queries == own["queries"] and mode_standin.users == own["users"]

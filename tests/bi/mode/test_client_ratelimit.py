@@ -135,7 +135,7 @@ def test_a_client_ten_times_too_fast_converges_and_completes_the_crawl(retry_aft
         client = mode_client(standin, rate_limit=200, max_retries=1, max_retries_rate_limited=12)
         bundle, status = crawl_workspace(client, None, workers=8)
         throttled = sum(1 for r in standin.log if r.status == 429)
-    assert status.complete is True and status.errors == () and len(bundle["reports"]) == 35
+    assert status.complete is True and status.errors == () and len(bundle["reports"]) == 37
     assert client.rate_limited == throttled > 0
     assert status.retries == client.retries >= throttled
     assert client.limiter.rate < 200 and client.limiter.decreases >= 2  # it slowed down, more than once

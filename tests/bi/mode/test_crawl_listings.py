@@ -46,7 +46,7 @@ def test_a_report_deleted_between_pages_loses_no_live_neighbour(mode_standin):
     assert status.complete and status.errors == () and status.missing == () and status.anomalies == ()
     (vanished,) = status.warnings
     assert (vanished.target, vanished.status) == (deleted, 404) and COMMERCE in vanished.reason
-    assert status.reports == 34
+    assert status.reports == 36
 
 
 def test_a_listing_that_changes_on_every_walk_makes_the_crawl_incomplete(mode_standin):
