@@ -79,6 +79,21 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("centrality.backend", "choice", "auto", "Graph backend for closeness/betweenness: networkx, rustworkx, or auto (rustworkx on big graphs).", ("auto", "networkx", "rustworkx")),
     ParamSpec("cleanup.apply", "bool", False, "Carry out actions (archive, push, post). Off = dry run. Applying is not available yet: `true` is refused."),
     ParamSpec("cleanup.allow_incomplete", "bool", False, "Propose deletions even when the crawl was incomplete."),
+    ParamSpec("cleanup.apply_kinds", "list", [], "Which actions apply carries out: any of deletion_pr, exposures_pr, archive, delete_archived."),
+    ParamSpec("cleanup.strategy", "choice", "auto", "Model removal: deprecate (set deprecation_date), delete, or auto (deprecate public/protected or contracted models, delete the rest).", ("auto", "deprecate", "delete")),
+    ParamSpec("cleanup.deprecation_days", "int", 30, "Days from today to the deprecation_date a deprecating PR sets.", minimum=1),
+    ParamSpec("cleanup.archive_grace_days", "int", 30, "Days a report must have been archived before it may be deleted (with delete_archived on).", minimum=0),
+    ParamSpec("cleanup.protected_spaces", "list", [], "Mode space tokens or names whose reports are never archived or deleted."),
+    ParamSpec("cleanup.include_personal_spaces", "bool", False, "Archive stale reports in members' personal spaces too."),
+    ParamSpec("cleanup.max_archive_per_run", "int", 20, "Most reports one run archives; the rest wait for the next run.", minimum=0),
+    ParamSpec("cleanup.max_removal_share", "float", 0.2, "Fail-safe: refuse every model removal when the proposals exceed this share of the project's models.", minimum=0, maximum=1),
+    ParamSpec("exposures.path", "str", "models/metapipeline_exposures.yml", "The generated exposures file, relative to the dbt project; hand-written exposures elsewhere are never touched."),
+    ParamSpec("git.repo_dir", "path", "", "The git repository holding the dbt project (empty: the repository dbt.project_dir is in)."),
+    ParamSpec("git.remote", "str", "origin", "The remote cleanup branches are pushed to (never forced)."),
+    ParamSpec("git.base_branch", "str", "main", "The branch cleanup branches start from and pull requests target."),
+    ParamSpec("github.api_url", "str", "https://api.github.com", "GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3)."),
+    ParamSpec("github.repo", "str", "", "The dbt repository on GitHub, as owner/name."),
+    ParamSpec("github.token_env", "str", "GITHUB_TOKEN", "Name of the environment variable holding the GitHub token."),
 )
 
 SPECS: dict[str, ParamSpec] = {spec.key: spec for spec in SCHEMA}
@@ -226,6 +241,15 @@ def _validate_dialects(value: Mapping[str, Any]) -> None:
                               f"got {shown(dialect)}")
 
 
+APPLY_KINDS = ("deletion_pr", "exposures_pr", "archive", "delete_archived")
+
+
+def _validate_apply_kinds(kinds: Sequence[str]) -> None:
+    unknown = [k for k in kinds if k not in APPLY_KINDS]
+    if unknown:
+        raise ParamsError(f"params key 'cleanup.apply_kinds': {shown(unknown[0])} is not one of {', '.join(APPLY_KINDS)}")
+
+
 def _refuse_unavailable(values: Mapping[str, Any]) -> None:
     if values["cleanup.apply"]:
         raise ParamsError("params key 'cleanup.apply': applying actions is not available yet; every run is a "
@@ -318,6 +342,7 @@ def build_params(data: Mapping[str, Any] | None, base_dir: Path, overrides: Sequ
     try:
         _validate_data_sources(values["bi.data_sources"])
         _validate_dialects(values["sql.dialects"])
+        _validate_apply_kinds(values["cleanup.apply_kinds"])
         _refuse_unavailable(values)
     except ParamsError as exc:
         raise ParamsError(f"{origin}: {exc}") from None

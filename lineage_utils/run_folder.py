@@ -40,6 +40,7 @@ STAGES: tuple[str, ...] = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
 FIRST_READ_BY: Mapping[str, str] = {
     "dbt": "01_crawl", "bi": "01_crawl", "bi.data_sources": "02_merge", "sql": "02_merge",
     "staleness": "02_merge", "protection": "02_merge", "centrality": "03_rank", "cleanup": "04_cleanup",
+    "exposures": "04_cleanup", "git": "04_cleanup", "github": "04_cleanup",
 }
 """Params section (or key, which wins) -> the first stage whose outputs depend on it.
 ``run`` keys say where a run goes, never what it finds, and belong to no stage."""

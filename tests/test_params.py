@@ -235,3 +235,12 @@ def test_data_source_and_dialect_values_must_be_text(tmp_path):
         load_params(write(tmp_path, "bi: {data_sources: {'1': {dialect: [postgres]}}}\n"))
     with pytest.raises(ParamsError, match=r"sql.dialects.jdbc:x': expected a sqlglot dialect name"):
         load_params(write(tmp_path, "sql: {dialects: {'jdbc:x': {a: 1}}}\n"))
+
+
+def test_an_unknown_apply_kind_is_refused_naming_the_valid_ones(tmp_path):
+    from lineage_utils.params import build_params
+
+    with pytest.raises(ParamsError, match=r"'cleanup.apply_kinds': 'push' is not one of deletion_pr, exposures_pr, "
+                                          r"archive, delete_archived"):
+        build_params({"cleanup": {"apply_kinds": ["archive", "push"]}}, tmp_path)
+    assert build_params({"cleanup": {"apply_kinds": ["archive"]}}, tmp_path)["cleanup.apply_kinds"] == ["archive"]
