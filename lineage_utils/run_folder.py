@@ -113,8 +113,10 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("stale_reports", "stale_reports.parquet", "parquet", "04_cleanup"),
         Artifact("orphan_models", "orphan_models.parquet", "parquet", "04_cleanup"),
         Artifact("exposures", "exposures.yml", "text", "04_cleanup"),
+        Artifact("exposures_diff", "exposures.diff", "text", "04_cleanup"),
         Artifact("actions", "actions.jsonl", "jsonl", "04_cleanup"),
         Artifact("cleanup_patch", "cleanup.patch", "text", "04_cleanup"),
+        Artifact("pr_body", "pr_body.md", "text", "04_cleanup"),
         Artifact("summary", "summary.json", "json", "every stage"),
     )
 }
@@ -187,6 +189,10 @@ class Run:
                 changes = made.changes(current)
                 return f"{artifact.filename} was made under other params ({'; '.join(changes) or 'digest differs'})"
         return None
+
+    def record_provenance(self, name: str) -> None:
+        """Record the provenance of an artifact written by someone else (the action journal appends itself)."""
+        self._write_sidecar(name)
 
     def _write_sidecar(self, name: str) -> None:
         provenance = self._provenance(name)

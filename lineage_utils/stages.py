@@ -19,7 +19,9 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from lineage_utils.actions.plan import cleanup_patch, plan_actions
+from lineage_utils.actions.exposures_file import (ExposuresFile, hand_written_exposures, manifest_exposures,
+                                                plan_exposures_file, read_current_file)
+from lineage_utils.actions.dry_run import DryRun, plan_dry_run
 from lineage_utils.actions.records import Action
 from lineage_utils.bi import snapshot as bi_snapshot
 from lineage_utils.bi.frames import queries_frame, reports_frame
@@ -27,7 +29,7 @@ from lineage_utils.bi.hal import report_url
 from lineage_utils.bi.status import CrawlError, CrawlStatus
 from lineage_utils.dbt import artifacts as dbt_artifacts
 from lineage_utils.dbt import build as dbt_build
-from lineage_utils.dbt.exposures import PlannedExposure, plan_exposures, render_exposures_yaml
+from lineage_utils.dbt.exposures import PlannedExposure, plan_exposures
 from lineage_utils.dbt.frames import dbt_edges_frame, dbt_nodes_frame, read_semantic_nodes
 from lineage_utils.dbt.git_age import file_ages
 from lineage_utils.dbt.tests_of import dbt_tests_frame, properties_paths, read_dbt_tests
@@ -214,6 +216,8 @@ class CleanupResult:
     actions: list[Action]
     withheld: str | None
     young: pd.DataFrame | None = None  # models kept only by the age guard (protection.min_age_days)
+    exposures_file: ExposuresFile | None = None  # the generated file: content, collisions skipped, diff
+    dry_run: DryRun | None = None  # gated actions, cleanup.patch (and how it was made), pr_body.md
 
 
 def _keeper_frame(graph: nx.DiGraph) -> pd.DataFrame:
@@ -239,29 +243,30 @@ def cleanup(run: Run) -> CleanupResult:
     orphans = orphans_in(graph)
     users = {u.username: {"name": u.name, "email": u.email} for u in snapshot.users.values()}
     planned = plan_exposures(graph, users, snapshot.workspace,
-                             lambda token: report_url(params["bi.base_url"], snapshot.workspace, token))
-    exposures_yaml = render_exposures_yaml(graph, planned)
-    withheld = None
-    if not status.complete and not params["cleanup.allow_incomplete"]:
-        withheld = "the crawl was incomplete: deletion proposals are withheld (cleanup.allow_incomplete is off)"
-    tests = read_dbt_tests(run.read_frame("dbt_tests"))  # a test that names a deleted model goes too
+                             lambda token: report_url(params["bi.base_url"], snapshot.workspace, token), params.now())
     nodes = run.read_frame("dbt_nodes")
+    project = (run.read_json("summary") if run.exists("summary") else {}).get("project")
+    exposures_path = params["exposures.path"]  # hand-written exposures (elsewhere) are never touched
+    exposures_file = plan_exposures_file(
+        graph, planned, read_current_file(params.path("dbt.project_dir"), exposures_path),
+        hand_written_exposures(manifest_exposures(nodes), exposures_path, project), exposures_path)
+    exposures_yaml = exposures_file.content
+    tests = read_dbt_tests(run.read_frame("dbt_tests"))  # a test that names a deleted model goes too
     semantic = read_semantic_nodes(nodes)  # and a semantic-layer node downstream of one
-    actions = plan_actions(stale, [] if withheld else orphans, run.run_id, params.path("dbt.project_dir"), tests,
-                           semantic)
     stale_frame = records_frame(stale, StaleReport)
     orphan_frame = records_frame(orphans, Orphan)
     run.write_frame("stale_reports", stale_frame)
     run.write_frame("orphan_models", orphan_frame)
     run.write_text("exposures", exposures_yaml)
-    run.write_jsonl("actions", [a.to_dict() for a in actions])
-    run.write_text("cleanup_patch", "" if withheld else cleanup_patch(
-        params.path("dbt.project_dir"), orphans, tests, properties_paths(nodes), semantic))
-    run.update_summary(stale_reports=len(stale), orphan_models=len(orphans), exposures_generated=len(planned),
+    run.write_text("exposures_diff", exposures_file.diff)
+    dry = plan_dry_run(run, stale, orphans, status, snapshot, nodes, tests, properties_paths(nodes), semantic, project)
+    actions, withheld = dry.actions, dry.withheld  # gated, journaled in actions.jsonl; cleanup.patch, pr_body.md
+    run.update_summary(stale_reports=len(stale), orphan_models=len(orphans),
+                       exposures_generated=len(exposures_file.exposures), exposures_skipped=len(exposures_file.skipped),
                        deletions_withheld=bool(withheld))
     return CleanupResult(stale=stale_frame, orphans=orphan_frame, keepers=_keeper_frame(graph),
-                         exposures_yaml=exposures_yaml, exposures=planned, actions=actions, withheld=withheld,
-                         young=_young_frame(graph))
+                         exposures_yaml=exposures_yaml, exposures=list(exposures_file.exposures), actions=actions,
+                         withheld=withheld, young=_young_frame(graph), exposures_file=exposures_file, dry_run=dry)
 
 
 RUNNERS = {"01_crawl": crawl, "02_merge": merge, "03_rank": rank, "04_cleanup": cleanup}

@@ -90,7 +90,8 @@ def test_incomplete_crawl_withholds_deletions(mode_standin, mode_env, demo_targe
     stages.rank(run)
     cleanup = stages.cleanup(run)
     assert cleanup.withheld and "incomplete" in cleanup.withheld
-    assert not [a for a in cleanup.actions if a.action == "delete_model"]
+    deletions = [a for a in cleanup.actions if a.action == "delete_model"]  # recorded, each refused by the gate
+    assert {(a.result, a.reason) for a in deletions} <= {("refused", "crawl_incomplete")}
     assert run.read_text("cleanup_patch") == ""
 
 

@@ -63,6 +63,8 @@ def test_demo_chain_end_to_end(published_demo_run, demo_expected):
     cleanup_html = (run_dir / "04_cleanup.html").read_text()
     for evidence in pd.read_parquet(run_dir / "data" / "orphan_models.parquet")["evidence"]:
         assert html_mod.escape(evidence) in cleanup_html, "evidence is truncated in the report"
+    assert "## metapipeline: remove 7 orphan dbt models" in cleanup_html  # the PR body, shown as text
+    assert html_mod.escape((run_dir / "data" / "cleanup.patch").read_text().splitlines()[0]) in cleanup_html
     merge_html = (run_dir / "02_merge.html").read_text()
     assert "<svg" in merge_html and "fin_dim_accounts" in merge_html
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-ActionKind = Literal["archive_report", "delete_model"]
+ActionKind = Literal["archive_report", "delete_report", "delete_model"]
 ActionMode = Literal["dry_run", "apply"]
-ActionState = Literal["planned", "refused", "started", "done", "noop", "failed"]
-"""``refused``: planning declined the action (its evidence says why); apply never runs it."""
+ActionState = Literal["planned", "refused", "skipped", "started", "done", "noop", "failed"]
+"""``refused``: planning declined the action (its evidence says why); apply never runs it.
+``skipped``: an exemption (protected or personal space, cap reached, grace period) or a
+target that changed since the plan; ``reason`` names which, ``evidence`` gives the figures."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Action:
     reason: str | None = None
     tests: tuple[str, ...] = ()
     semantic: tuple[str, ...] = ()
+    digest: str | None = None
+    """A model deletion's file content hash when planned (``actions.gates``: re-checked before acting)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

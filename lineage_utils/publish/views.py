@@ -311,6 +311,25 @@ def yaml_block(text: str) -> Html:
     return Html(render("views/yaml_block.html.j2", text=text))
 
 
+def exposures_plan(result: Any) -> Html:
+    """What the generated exposures file changes, each with its reasons, then the unified diff."""
+    plan = result.exposures_file
+    rows = pd.DataFrame(plan.change_rows(), columns=["exposure", "change", "report", "reasons"])
+    return Html(table(rows).markup + yaml_block(plan.diff or f"no change to {plan.path}").markup)
+
+
+def cleanup_patch(result: Any) -> Html:
+    """``cleanup.patch`` (how it was made, then the patch), or why there is none."""
+    dry = result.dry_run
+    parts = [dry.patch_note, dry.patch] if dry.patch else ["no cleanup patch: no model deletion is planned"]
+    return Html("".join(yaml_block(text).markup for text in parts))
+
+
+def pr_body(result: Any) -> Html:
+    """The pull request's body (``pr_body.md``) as the Markdown text a reviewer would get."""
+    return yaml_block(result.dry_run.pr_body)
+
+
 def _status(run: Run | None) -> CrawlStatus | None:
     if run is None or not run.path("crawl_status").is_file():
         return None
@@ -337,7 +356,8 @@ def cleanup_summary(result: Any, run: Run | None = None) -> Html:
         *([("would be proposed for removal once the crawl is complete", len(result.orphans))] if withheld else []),
         ("models kept alive by one special link", len(result.keepers)),
         ("exposures generated", len(result.exposures)),
-        ("planned actions (dry run)", len(result.actions)),
+        ("planned actions (dry run)", sum(1 for a in result.actions if a.result == "planned")),
+        ("refused or exempt (each with its reason)", sum(1 for a in result.actions if a.result != "planned")),
     ]
     return Html(render("views/cleanup_summary.html.j2", withheld=result.withheld if withheld else None,
                        problems=problem_names(_status(run)) if withheld else [], rows=rows))
@@ -374,5 +394,5 @@ def orphan_plan(result: Any, run: Run | None = None, columns: list[str] | None =
 
 def actions_table(actions: Iterable[Any]) -> pd.DataFrame:
     """The planned actions (``Action`` records), one row each."""
-    columns = ["action", "target", "name", "mode", "result", "evidence"]
+    columns = ["action", "target", "name", "mode", "result", "reason", "evidence"]
     return pd.DataFrame([{c: getattr(a, c) for c in columns} for a in actions], columns=columns)

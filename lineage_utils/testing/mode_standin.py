@@ -35,7 +35,7 @@ Faults are scripted per test (``fail``, ``burst_429``, ``drop_connections``,
 ``bad_body``, ``cut_body``, ``echo_headers``,
 ``loop_listing``, ``deny_report``, ``vanish_after_listing``, ``latency``; and, in
 ``mode_listing_faults``, ``repeat_page``, ``delete_after_page``, ``endless_listing``);
-``touch_report`` changes a report for incremental crawls; ``log`` records every
+``touch_report`` changes a report for incremental crawls, ``run_report`` runs one; ``log`` records every
 request. The folder is read by ``snapshot_reader`` (plain json/gzip), never by the
 product's ``bi.snapshot``. ``python -m lineage_utils.testing.mode_standin FOLDER``
 serves a folder until Ctrl-C.
@@ -217,6 +217,15 @@ class ModeStandIn:
             report = self.reports[token]
             for field in ("updated_at", "edited_at", "last_saved_at"):
                 report[field] = stamp.replace("+00:00", "Z")
+
+    def run_report(self, token: str, when: datetime | None = None, views: int = 1) -> None:
+        """A run: ``last_run_at`` moves on, ``runs_count`` and ``view_count`` go up."""
+        stamp = (when or datetime.now(timezone.utc)).isoformat(timespec="milliseconds")
+        with self._lock:
+            report = self.reports[token]
+            report["last_run_at"] = stamp.replace("+00:00", "Z")
+            report["runs_count"] = int(report.get("runs_count") or 0) + 1
+            report["view_count"] = int(report.get("view_count") or 0) + views
 
     def requests_to(self, path_pattern: str = ".*", method: str | None = None) -> int:
         pattern = re.compile(path_pattern)

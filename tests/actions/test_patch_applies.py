@@ -87,7 +87,8 @@ def run_chain(root: Path, *overrides: str) -> dict:
         "run: {runs_dir: runs}\n"
         "dbt: {project_dir: project, target_dir: target, build: false}\n"
         f"bi: {{source: snapshot, snapshot_dir: {empty_mode_snapshot(root / 'mode').name}, workspace: semantic-shop}}\n"
-        "staleness: {now: '2026-11-01T00:00:00Z'}\n")
+        "staleness: {now: '2026-11-01T00:00:00Z'}\n"
+        "cleanup: {max_removal_share: 1.0}\n")  # most of this small project is orphan on purpose: no fail-safe
     run = Run(run_dir=root / "runs" / "r1", params=load_params(params_file, list(overrides)))
     run.data_dir.mkdir(parents=True)
     for stage in stages.STAGES:

@@ -100,5 +100,7 @@ def test_deletions_are_withheld_after_a_missing_dependency(tmp_path):
     stages.rank(run)
     result = stages.cleanup(run)
     assert "model.p.unused" in set(result.orphans["unique_id"])  # an orphan, but not proposed for deletion
-    assert result.withheld and not [a for a in result.actions if a.action == "delete_model"]
+    deletions = {a.target: (a.result, a.reason) for a in result.actions if a.action == "delete_model"}
+    assert result.withheld and deletions["model.p.unused"] == ("refused", "crawl_incomplete")
+    assert set(deletions.values()) == {("refused", "crawl_incomplete")}  # recorded, none planned
     assert run.read_text("cleanup_patch") == ""
