@@ -13,15 +13,13 @@ leaky proxy would.
 from __future__ import annotations
 
 import json
-import logging
 import secrets
-import socket
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-logger = logging.getLogger("lineage_utils.testing.github_standin")
+from lineage_utils.testing.loopback import LoopbackHandler
+
 
 DOCS = "https://docs.github.com/rest"
 
@@ -43,19 +41,8 @@ def error(status: int, message: str, docs: str = DOCS, **extra: Any) -> tuple[in
     return status, {"message": message, **extra, "documentation_url": docs}
 
 
-class GitHubHandler(BaseHTTPRequestHandler):
+class GitHubHandler(LoopbackHandler):
     """One request: log, faults, auth, rate limits, then ``standin.respond``."""
-
-    standin: Any  # the GitHubStandin serving (set on a subclass per server)
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls on loopback
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        logger.debug("stand-in: " + format, *args)
 
     def _authorised(self) -> bool | None:
         """True for the stand-in's token, False for another, None when none was sent."""

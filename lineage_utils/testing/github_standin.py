@@ -36,10 +36,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
+from lineage_utils.testing.loopback import LoopbackServer
 from lineage_utils.testing.github_http import DOCS, GitHubHandler, LoggedRequest, error
 
 __all__ = ["GitHubStandin", "LoggedRequest"]
@@ -67,11 +67,14 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class GitHubStandin:
+class GitHubStandin(LoopbackServer):
     """A GitHub API stand-in on 127.0.0.1, port 0, for one repository; a context manager.
 
     ``api_url`` is what a client is given (``base_url`` plus ``api_prefix``).
     """
+
+    handler_class = GitHubHandler
+    thread_name = "github-standin"
 
     def __init__(self, repo: str = "octo-org/dbt-project", token: str = "ghp_standinTOKEN0123456789abcdef", *,
                  api_prefix: str = "", default_branch: str = "main", branches: set[str] | None = None,
@@ -93,37 +96,8 @@ class GitHubStandin:
         self._content: list[float] = []  # times of recent content-creating requests
         self._faults: list[_Fault] = []
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> GitHubStandin:
-        handler = type("Handler", (GitHubHandler,), {"standin": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="github-standin", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)  # type: ignore[union-attr]
-            self._server = None
-
-    def __enter__(self) -> GitHubStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start the stand-in first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def api_url(self) -> str:

@@ -17,18 +17,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import math
 import secrets
-import socket
 import time
-from urllib.parse import quote, quote_plus
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
-logger = logging.getLogger("lineage_utils.testing.mode_standin")
+from lineage_utils.testing.loopback import LoopbackHandler
+
 
 
 @dataclass(frozen=True)
@@ -43,21 +40,8 @@ def error(status: int, ident: str, message: str) -> tuple[int, Any]:
     return status, {"id": ident, "message": message}
 
 
-class ModeHandler(BaseHTTPRequestHandler):
+class ModeHandler(LoopbackHandler):
     """One request: auth, scripted faults, the rate limit, then ``standin.respond``."""
-
-    standin: Any  # the ModeStandIn serving (set on a subclass per server)
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body go out as two writes: without this, Nagle's algorithm and the
-        # client's delayed ACK stall every response by tens of milliseconds
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        logger.debug("stand-in: " + format, *args)
 
     def _user(self) -> str | None:
         header = self.headers.get("Authorization", "")

@@ -53,11 +53,11 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from lineage_utils.testing.loopback import LoopbackServer
 from lineage_utils.testing.mode_http import LoggedRequest, ModeHandler, error as _error
 from lineage_utils.testing.mode_listing_faults import ListingFaults
 from lineage_utils.testing.snapshot_reader import read_folder
@@ -91,8 +91,11 @@ class _Bucket:
         return (1 - self.tokens) / self.rate
 
 
-class ModeStandIn:
+class ModeStandIn(LoopbackServer):
     """A Mode API stand-in on 127.0.0.1, port 0; a context manager exposing ``base_url``."""
+
+    handler_class = ModeHandler
+    thread_name = "mode-standin"
 
     def __init__(self, snapshot_dir: Path | str, workspace: str | None = None, token: str = "standin-token",
                  secret: str = "standin-secret", page_size: int = 30, *, spaces_page_size: int = 30,
@@ -120,38 +123,8 @@ class ModeStandIn:
         self._vanishing: set[str] = set()
         self._listing_faults = ListingFaults()
         self._buckets: dict[str, _Bucket] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> ModeStandIn:
-        handler = type("Handler", (ModeHandler,), {"standin": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 128
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="mode-standin", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)  # type: ignore[union-attr]
-            self._server = None
-
-    def __enter__(self) -> ModeStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start the stand-in first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     # -- scripted faults --------------------------------------------------------------------
     def fail(self, path_pattern: str, status: int = 503, times: int = 1, retry_after: str | None = None) -> None:
