@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from lineage_utils.bi.hal import bi_base_url, report_url
 
-__all__ = ["TEMPLATES_DIR", "bi_base_url", "environment", "marker", "render", "report_url", "visible"]
+__all__ = ["TEMPLATES_DIR", "Html", "bi_base_url", "environment", "marker", "render", "report_url", "visible"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -72,3 +72,13 @@ def environment() -> jinja2.Environment:
 
 def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
+
+
+class Html:
+    """Raw HTML for Jupyter; build it only from escaped pieces."""
+
+    def __init__(self, markup: str):
+        self.markup = markup
+
+    def _repr_html_(self) -> str:
+        return self.markup

@@ -13,23 +13,19 @@ import io
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from lineage_utils.bi.status import CrawlStatus
-from lineage_utils.lineage.orphans import orphan_ids
-from lineage_utils.publish.templating import render, report_url, visible
+from lineage_utils.publish.cells import MISSING, cell_text
+from lineage_utils.publish.graph_view import KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, lineage_graph
+from lineage_utils.publish.run_status import crawl_status_of, problem_names
+from lineage_utils.publish.templating import Html, render, report_url, visible
 from lineage_utils.run_folder import Run
 
-KIND_COLOURS = {
-    "source": "#6b8e23", "seed": "#8fbc8f", "snapshot": "#5f9ea0", "model": "#4682b4", "exposure": "#9370db",
-    "semantic_model": "#c71585", "metric": "#db7093", "saved_query": "#b8860b",
-    "bi_query": "#b0b0b0", "bi_report": "#2e8b57",
-}
-SEMANTIC_LAYERS = {"semantic_model": 1, "metric": 2, "saved_query": 3}
-"""Columns after the last dbt model for the semantic layer (a derived metric shares its inputs' column)."""
-STATE_COLOURS = {"orphan": "#d62728", "stale": "#ff8c00", "archived": "#7f7f7f", "dataset": "#20b2aa"}
+# The graph view, its colours and the crawl-problem lines live in their own modules; the
+# notebooks call them as ``views.<name>``.
+__reexported__ = (KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, MISSING, lineage_graph, problem_names)
 
 
 def configure_display() -> None:
@@ -52,29 +48,7 @@ def configure_display() -> None:
         formatter.for_type(pd.DataFrame, lambda frame: table(frame, limit=200).markup)
 
 
-class Html:
-    """Raw HTML for Jupyter; build it only from escaped pieces."""
-
-    def __init__(self, markup: str):
-        self.markup = markup
-
-    def _repr_html_(self) -> str:
-        return self.markup
-
-
-MISSING = "—"
 LINK_COLUMN, TOKEN_COLUMN = "web_url", "token"
-
-
-def cell_text(value: Any) -> str:
-    """Display text of one table cell: lists joined, missing values a dash, marks visible."""
-    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-        return ", ".join(cell_text(v) for v in value)
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return MISSING
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.6g}"
-    return visible(str(value))
 
 
 def _report_links(run: Run | None) -> tuple[Any, Any] | None:
@@ -201,112 +175,6 @@ def priority_chart(priorities: pd.DataFrame, label_top: int = 8) -> Html:
 
 
 # -- the interactive lineage graph -----------------------------------------------------
-def _layers(graph: nx.DiGraph) -> dict[str, int]:
-    """dbt nodes by depth from their sources; datasets and the semantic layer next; reports and exposures last."""
-    dbt = graph.subgraph(n for n, k in graph.nodes(data="kind") if k in {"source", "seed", "snapshot", "model"})
-    if nx.is_directed_acyclic_graph(dbt):
-        layers = {n: depth for depth, layer in enumerate(nx.topological_generations(dbt)) for n in layer}
-    else:
-        layers = {n: 0 for n in dbt}
-    last = max(layers.values(), default=-1)
-    for node, attrs in graph.nodes(data=True):
-        if attrs.get("kind") in SEMANTIC_LAYERS:
-            layers[node] = last + SEMANTIC_LAYERS[attrs["kind"]]
-        elif node not in layers:
-            layers[node] = last + (1 if attrs.get("report_type") == "DatasetReport" else 2)
-    return layers
-
-
-def _columns(graph: nx.DiGraph, layers: Mapping[str, int]) -> dict[int, list[str]]:
-    """Each column ordered by the mean position of its parents (fewer crossings)."""
-    columns: dict[int, list[str]] = {}
-    for node in sorted(graph, key=lambda n: (layers[n], graph.nodes[n].get("kind", ""), n)):
-        columns.setdefault(layers[node], []).append(node)
-    rank: dict[str, float] = {}
-    for layer in sorted(columns):
-        def key(node: str) -> tuple[float, str]:
-            parents = [rank[p] for p in graph.predecessors(node) if p in rank]
-            return (sum(parents) / len(parents) if parents else float("inf"), node)
-
-        columns[layer].sort(key=key)
-        rank.update({n: i for i, n in enumerate(columns[layer])})
-    return columns
-
-
-def _colour(attrs: Mapping[str, Any], orphans: set[str], node: str) -> str:
-    if node in orphans:
-        return STATE_COLOURS["orphan"]
-    if attrs.get("archived"):
-        return STATE_COLOURS["archived"]
-    if attrs.get("stale"):
-        return STATE_COLOURS["stale"]
-    if attrs.get("report_type") == "DatasetReport":
-        return STATE_COLOURS["dataset"]
-    return KIND_COLOURS.get(attrs.get("kind"), "#999")
-
-
-def _tooltip(node: str, attrs: Mapping[str, Any]) -> str:
-    parts = [node, f"kind: {attrs.get('kind')}", f"name: {attrs.get('name')}"]
-    if attrs.get("time_spine"):
-        parts.append("time spine of the semantic layer")
-    for key in ("relation_name", "materialized", "metric_type", "stale_rules", "archived", "view_count", "runs_count",
-                "last_run_at", "execution_time"):
-        if attrs.get(key) not in (None, [], ""):
-            parts.append(f"{key}: {cell_text(attrs.get(key))}")
-    return "\n".join(parts)
-
-
-def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_nodes: int = 600,
-                  run: Run | None = None) -> Html:
-    """Inline SVG, layered left (sources) to right (reports). Click a node to light up its lineage.
-
-    Orphans are the ones 02_merge stored on the graph unless given. Queries are folded
-    into their reports; graphs bigger than ``max_nodes`` are cut down to the
-    neighbourhood of orphans and inactive reports. Given the ``run`` and its crawl was
-    incomplete, orphans are labelled unconfirmed (reports the crawl missed may read them).
-    """
-    status = _status(run)
-    unconfirmed = status is not None and not status.complete
-    orphans = set(orphan_ids(graph) if orphans is None else orphans)
-    view = nx.DiGraph()
-    for node, attrs in graph.nodes(data=True):
-        if attrs.get("kind") != "bi_query":
-            view.add_node(node, **attrs)
-    for u, v, data in graph.edges(data=True):
-        for a in ([u] if graph.nodes[u].get("kind") != "bi_query" else list(graph.successors(u))):
-            for b in ([v] if graph.nodes[v].get("kind") != "bi_query" else list(graph.successors(v))):
-                if a != b:
-                    view.add_edge(a, b, dashed=data.get("status") in {"ambiguous", "unparsed"} or bool(data.get("conditional")))
-    if view.number_of_nodes() > max_nodes:
-        focus = orphans | {n for n, a in view.nodes(data=True) if a.get("stale") or a.get("archived")}
-        keep = set(focus)
-        for n in focus:
-            keep |= set(view.predecessors(n)) | set(view.successors(n))
-        view = view.subgraph(sorted(keep)[:max_nodes]).copy()
-    columns = _columns(view, _layers(view))
-    x_gap, y_gap, pad = 190, 22, 30
-    pos = {n: (pad + layer * x_gap, pad + i * y_gap) for layer, nodes in columns.items() for i, n in enumerate(nodes)}
-    index = {n: i for i, n in enumerate(view)}
-    edges = [{"u": index[u], "v": index[v], "x1": pos[u][0], "y1": pos[u][1], "x2": pos[v][0], "y2": pos[v][1],
-              "dashed": bool(d.get("dashed"))} for u, v, d in view.edges(data=True)]
-    nodes = [{"i": index[n], "x": pos[n][0], "y": pos[n][1], "tooltip": _tooltip(n, a),
-              "colour": _colour(a, orphans, n), "label": visible(str(a.get("name") or n))[:28]}
-             for n, a in view.nodes(data=True)]
-    states = {**STATE_COLOURS}
-    if unconfirmed:
-        states = {("orphan in what was crawled (unconfirmed: crawl incomplete)" if k == "orphan" else k): v
-                  for k, v in STATE_COLOURS.items()}
-    legend = [*((k, v) for k, v in KIND_COLOURS.items() if k != "bi_query"), *states.items()]
-    return Html(render(
-        "views/lineage_graph.html.j2", uid=f"lg{abs(hash(tuple(view))) % 10**8}", legend=legend, edges=edges,
-        unconfirmed=problem_names(status) if unconfirmed else None,
-        nodes=nodes, width=pad * 2 + max(columns, default=0) * x_gap + 160,
-        height=pad * 2 + max((len(v) for v in columns.values()), default=1) * y_gap,
-        adjacency={"up": [[index[p] for p in view.predecessors(n)] for n in view],
-                   "down": [[index[s] for s in view.successors(n)] for n in view]},
-    ))
-
-
 def yaml_block(text: str) -> Html:
     return Html(render("views/yaml_block.html.j2", text=text))
 
@@ -330,19 +198,6 @@ def pr_body(result: Any) -> Html:
     return yaml_block(result.dry_run.pr_body)
 
 
-def _status(run: Run | None) -> CrawlStatus | None:
-    if run is None or not run.path("crawl_status").is_file():
-        return None
-    return CrawlStatus.from_dict(run.read_json("crawl_status"), origin=str(run.path("crawl_status")))
-
-
-def problem_names(status: CrawlStatus | None) -> list[str]:
-    """The crawl's problems, one line each (``<target>: <reason>``); a generic line when none is named."""
-    if status is None:
-        return ["the crawl status of this run is not known"]
-    return [f"{target}: {reason}" for target, reason in status.problems] or ["the crawl did not complete"]
-
-
 def cleanup_summary(result: Any, run: Run | None = None) -> Html:
     """Headline counts of the cleanup plan, and why deletions are withheld if they are.
 
@@ -360,7 +215,7 @@ def cleanup_summary(result: Any, run: Run | None = None) -> Html:
         ("refused or exempt (each with its reason)", sum(1 for a in result.actions if a.result != "planned")),
     ]
     return Html(render("views/cleanup_summary.html.j2", withheld=result.withheld if withheld else None,
-                       problems=problem_names(_status(run)) if withheld else [], rows=rows))
+                       problems=problem_names(crawl_status_of(run)) if withheld else [], rows=rows))
 
 
 ORPHAN_COLUMNS = ["name", "reason", "age", "evidence", "last_consumer_name", "path"]
@@ -387,7 +242,7 @@ def orphan_plan(result: Any, run: Run | None = None, columns: list[str] | None =
                            table=table(frame, shown).markup, **young_part))
     evidence = "evidence (as far as the incomplete crawl shows)"
     caveated = frame.rename(columns={"evidence": evidence})
-    return Html(render("views/orphan_plan.html.j2", withheld=result.withheld, problems=problem_names(_status(run)),
+    return Html(render("views/orphan_plan.html.j2", withheld=result.withheld, problems=problem_names(crawl_status_of(run)),
                        count=len(frame), **young_part,
                        table=table(caveated, [evidence if c == "evidence" else c for c in shown]).markup))
 
