@@ -54,14 +54,8 @@ class GitHubHandler(LoopbackHandler):
 
     def _send(self, status: int, body: Any, headers: dict[str, str], raw: bytes | None = None) -> None:
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode("utf-8"))
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-GitHub-Api-Version-Selected", "2022-11-28")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        self.write_response(status, data, "application/json; charset=utf-8",
+                            {"X-GitHub-Api-Version-Selected": "2022-11-28", **headers})
 
     def _handle(self) -> None:
         standin = self.standin

@@ -76,7 +76,7 @@ class GitHubStandin(LoopbackServer):
     handler_class = GitHubHandler
     thread_name = "github-standin"
 
-    def __init__(self, repo: str = "octo-org/dbt-project", token: str = "ghp_standinTOKEN0123456789abcdef", *,
+    def __init__(self, repo: str = "octo-org/dbt-project", token: str = "standin-github-token", *,
                  api_prefix: str = "", default_branch: str = "main", branches: set[str] | None = None,
                  rate_limit: int = 5000, rate_window: float = 3600.0, primary_status: int = 403,
                  secondary_limit: int | None = None, secondary_window: float = 60.0, login: str = "metapipeline-bot"):

@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,17 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         logger.debug("stand-in: " + format, *args)
+
+    def write_response(self, status: int, data: bytes, content_type: str, headers: Mapping[str, str],
+                       length: int | None = None) -> None:
+        """Status, ``Content-Type``, ``Content-Length`` (``length``, else the data's), headers, body."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data) if length is None else length))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class LoopbackServer:

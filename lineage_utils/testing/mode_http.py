@@ -76,15 +76,9 @@ class ModeHandler(LoopbackHandler):
         elif fault is not None and fault.kind == "cut":
             data = data[: len(data) // 2]
             self.close_connection = True
-        self.send_response(status)
-        self.send_header("Content-Type", "application/hal+json; charset=utf-8")
-        self.send_header("Content-Length", str(length))
-        if self.standin.rate_limit:
-            self.send_header("X-RateLimit-Limit", str(self.standin.rate_limit))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        limit = {"X-RateLimit-Limit": str(self.standin.rate_limit)} if self.standin.rate_limit else {}
+        self.write_response(status, data, "application/hal+json; charset=utf-8", {**limit, **(headers or {})},
+                            length=length)
 
     def _handle(self) -> None:
         standin = self.standin

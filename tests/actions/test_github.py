@@ -11,7 +11,7 @@ from lineage_utils.actions.github import API_VERSION, GitHubApiError, GitHubClie
 from lineage_utils.params import build_params
 from lineage_utils.testing.github_standin import GitHubStandin
 
-TOKEN = "ghp_s3cretTokenValue0123456789ABCDEFabcdef"
+TOKEN = "not-a-real-github-token-for-tests"
 REPO = "octo-org/dbt-project"
 BRANCH = "metapipeline/cleanup-20240101T000000Z"
 
@@ -109,13 +109,13 @@ def test_find_open_pull_by_head_asks_github_to_filter(client, github_standin):
 
 
 def test_bad_credentials_fail_at_once_naming_endpoint_and_repo(github_standin, sleeps):
-    client = GitHubClient(github_standin.api_url, REPO, "ghp_wrongTokenValue99999", sleep=sleeps)
+    client = GitHubClient(github_standin.api_url, REPO, "wrong-github-token-for-tests", sleep=sleeps)
     with pytest.raises(GitHubApiError) as caught:
         client.find_open_pull(head_branch=BRANCH)
     error = caught.value
     assert error.status == 401 and "Bad credentials" in str(error)
     assert f"GET /repos/{REPO}/pulls" in str(error) and f"repo {REPO}" in str(error)
-    assert "ghp_wrongTokenValue99999" not in str(error)
+    assert "wrong-github-token-for-tests" not in str(error)
     assert len(github_standin.log) == 1 and sleeps == []
 
 

@@ -9,7 +9,7 @@ import requests
 
 from lineage_utils.testing.github_standin import GitHubStandin
 
-TOKEN = "ghp_standinTestToken0123456789"
+TOKEN = "standin-test-github-token"
 REPO = "octo-org/dbt-project"
 
 
