@@ -2,6 +2,7 @@
 """Run the metapipeline notebook chain for one params file and archive the run.
 
     python run_all.py --params params/default.yaml --set staleness.last_run_days=90
+    python run_all.py --resume runs/<run_id>     # finish a run that failed or was interrupted
 
 Each run goes to ``<runs_dir>/<run_id>/`` (executed notebooks, HTML, data, index.html);
 ``<runs_dir>/index.html`` lists all runs.
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from lineage_utils.errors import MetapipelineError
 from lineage_utils.publish.record import CrawlOutcome, crawl_message
-from lineage_utils.runner import NOTEBOOKS, run_chain
+from lineage_utils.runner import NOTEBOOKS, resume_chain, run_chain
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_NOTEBOOKS_DIR = HERE / "notebooks"
@@ -79,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
         help="folder receiving the run (default: the params key run.runs_dir)",
     )
     parser.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="run an earlier run again in its own folder and params: from the notebook that failed or was "
+             "interrupted, or a completed run's last notebook (04_cleanup finishes an apply, repeating nothing)",
+    )
+    parser.add_argument(
         "--notebooks-dir",
         type=Path,
         help="folder holding the chain's notebooks (default: notebooks/ next to run_all.py)",
@@ -123,18 +131,25 @@ def crawl_report(crawl: CrawlOutcome, run_dir: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.resume is not None and (args.overrides or args.only or args.runs_dir):
+        parser.error("--resume runs a run again under its own params.yaml: --set, --only and --runs-dir do not apply")
     _configure_logging(args.verbose)
     try:
-        result = run_chain(
-            args.params,
-            overrides=args.overrides,
-            only=args.only,
-            notebooks_dir=args.notebooks_dir or DEFAULT_NOTEBOOKS_DIR,
-            notebooks=NOTEBOOKS,
-            runs_dir=args.runs_dir,
-            progress=not args.no_progress,
-        )
+        if args.resume is not None:
+            result = resume_chain(args.resume, notebooks_dir=args.notebooks_dir or DEFAULT_NOTEBOOKS_DIR,
+                                  progress=not args.no_progress)
+        else:
+            result = run_chain(
+                args.params,
+                overrides=args.overrides,
+                only=args.only,
+                notebooks_dir=args.notebooks_dir or DEFAULT_NOTEBOOKS_DIR,
+                notebooks=NOTEBOOKS,
+                runs_dir=args.runs_dir,
+                progress=not args.no_progress,
+            )
     except MetapipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED

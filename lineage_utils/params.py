@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 from ruamel.yaml import YAML
@@ -42,6 +43,7 @@ class ParamSpec:
 
 SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("run.runs_dir", "path", "../runs", "Folder that receives one sub-folder per run."),
+    ParamSpec("run.report_url", "str", "", "Where run folders are published (https://...); pull requests link <report_url>/<run_id>/index.html. Empty: the run folder's path."),
     ParamSpec("dbt.project_dir", "path", "", "The dbt project (needed to build it and, later, for the cleanup branch)."),
     ParamSpec("dbt.target_dir", "path", "", "Folder holding manifest.json and run_results.json (your project's target/)."),
     ParamSpec("dbt.build", "bool", False, "Run `dbt build` on dbt.project_dir into dbt.target_dir when the artifacts are missing or older than the project (the demo does)."),
@@ -77,7 +79,7 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("protection.semantic_layer", "bool", True, "dbt metrics and saved queries are consumers: the models they need are never orphans."),
     ParamSpec("protection.min_age_days", "int", 30, "A model whose file's first git commit is younger than this is never proposed for deletion.", minimum=0),
     ParamSpec("centrality.backend", "choice", "auto", "Graph backend for closeness/betweenness: networkx, rustworkx, or auto (rustworkx on big graphs).", ("auto", "networkx", "rustworkx")),
-    ParamSpec("cleanup.apply", "bool", False, "Carry out actions (archive, push, post). Off = dry run. Applying is not available yet: `true` is refused."),
+    ParamSpec("cleanup.apply", "bool", False, "Carry out the actions named in cleanup.apply_kinds (push branches, open pull requests, archive or delete reports). Off = dry run."),
     ParamSpec("cleanup.allow_incomplete", "bool", False, "Propose deletions even when the crawl was incomplete."),
     ParamSpec("cleanup.apply_kinds", "list", [], "Which actions apply carries out: any of deletion_pr, exposures_pr, archive, delete_archived."),
     ParamSpec("cleanup.strategy", "choice", "auto", "Model removal: deprecate (set deprecation_date), delete, or auto (deprecate public/protected or contracted models, delete the rest).", ("auto", "deprecate", "delete")),
@@ -250,10 +252,30 @@ def _validate_apply_kinds(kinds: Sequence[str]) -> None:
         raise ParamsError(f"params key 'cleanup.apply_kinds': {shown(unknown[0])} is not one of {', '.join(APPLY_KINDS)}")
 
 
-def _refuse_unavailable(values: Mapping[str, Any]) -> None:
-    if values["cleanup.apply"]:
-        raise ParamsError("params key 'cleanup.apply': applying actions is not available yet; every run is a "
-                          "dry run that plans them into actions.jsonl (set cleanup.apply to false)")
+PR_KINDS = frozenset({"deletion_pr", "exposures_pr"})
+REPORT_KINDS = frozenset({"archive", "delete_archived"})
+
+
+def _check_apply(values: Mapping[str, Any]) -> None:
+    """``cleanup.apply`` on needs kinds, and each kind the settings it acts through."""
+    url = values["run.report_url"]
+    if url and (urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc):
+        raise ParamsError(f"params key 'run.report_url': {shown(url)} is not an http(s) URL")
+    if not values["cleanup.apply"]:
+        return
+    kinds = set(values["cleanup.apply_kinds"])
+    if not kinds:
+        raise ParamsError("params key 'cleanup.apply' is on but 'cleanup.apply_kinds' is empty: name what to carry "
+                          f"out ({', '.join(APPLY_KINDS)}), or set cleanup.apply to false for a dry run")
+    if kinds & PR_KINDS and not values["github.repo"]:
+        raise ParamsError("params key 'github.repo' is empty: cleanup.apply_kinds "
+                          f"{', '.join(sorted(kinds & PR_KINDS))} opens pull requests on GitHub (owner/name)")
+    if kinds & PR_KINDS and not values["git.remote"]:
+        raise ParamsError("params key 'git.remote' is empty: a pull request's branch is pushed there first")
+    if kinds & REPORT_KINDS and values["bi.source"] == "snapshot":
+        raise ParamsError(f"params key 'bi.source' is {values['bi.source']!r}: cleanup.apply_kinds "
+                          f"{', '.join(sorted(kinds & REPORT_KINDS))} acts on reports through the BI tool's API "
+                          "(bi.source: mode_api), a snapshot has none")
 
 
 def _parse_override(item: str) -> tuple[str, Any]:
@@ -343,7 +365,7 @@ def build_params(data: Mapping[str, Any] | None, base_dir: Path, overrides: Sequ
         _validate_data_sources(values["bi.data_sources"])
         _validate_dialects(values["sql.dialects"])
         _validate_apply_kinds(values["cleanup.apply_kinds"])
-        _refuse_unavailable(values)
+        _check_apply(values)
     except ParamsError as exc:
         raise ParamsError(f"{origin}: {exc}") from None
     return Params(values=values, overrides=tuple(overrides))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import fields
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -53,3 +53,15 @@ def plain(value: Any) -> Any:
 
 def row_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def records_by_id(frame: pd.DataFrame, cls: type, convert: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+                  key: str = "unique_id") -> dict[str, Any]:
+    """A frame of ``records_frame`` back as ``cls`` records by ``key``: unknown columns dropped, each row's
+    values passed through ``convert`` (tuples, decoded JSON) first."""
+    names = {f.name for f in fields(cls)}
+    out: dict[str, Any] = {}
+    for row in row_dicts(frame):
+        out[row[key]] = cls(**convert({k: v for k, v in row.items() if k in names}))
+    return out
+

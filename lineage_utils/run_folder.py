@@ -41,9 +41,11 @@ FIRST_READ_BY: Mapping[str, str] = {
     "dbt": "01_crawl", "bi": "01_crawl", "bi.data_sources": "02_merge", "sql": "02_merge",
     "staleness": "02_merge", "protection": "02_merge", "centrality": "03_rank", "cleanup": "04_cleanup",
     "exposures": "04_cleanup", "git": "04_cleanup", "github": "04_cleanup",
+    "run.report_url": "04_cleanup", "exposures.path": "02_merge",
 }
 """Params section (or key, which wins) -> the first stage whose outputs depend on it.
-``run`` keys say where a run goes, never what it finds, and belong to no stage."""
+``run`` keys say where a run goes, never what it finds, and belong to no stage (but
+``run.report_url``, which the pull request bodies of 04_cleanup link to)."""
 
 
 def first_reader(key: str) -> str | None:
@@ -106,6 +108,7 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("dbt_nodes", "dbt_nodes.parquet", "parquet", "01_crawl"),
         Artifact("dbt_edges", "dbt_edges.parquet", "parquet", "01_crawl"),
         Artifact("dbt_tests", "dbt_tests.parquet", "parquet", "01_crawl"),
+        Artifact("dbt_docs", "dbt_docs.parquet", "parquet", "01_crawl"),
         Artifact("crawl_status", "crawl_status.json", "json", "01_crawl"),
         Artifact("query_refs", "query_refs.parquet", "parquet", "02_merge"),
         Artifact("lineage", "lineage.json", "json", "02_merge"),

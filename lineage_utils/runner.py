@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import papermill
+from filelock import FileLock, Timeout
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
@@ -34,8 +35,9 @@ from tqdm.auto import tqdm
 from lineage_utils import params as params_mod
 from lineage_utils.errors import ChainError, first_line
 from lineage_utils.publish.html import render_notebook, write_run_index, write_runs_index
-from lineage_utils.publish.record import CrawlOutcome, FailureInfo, RunRecord, read_crawl_outcome, write_run_record
-from lineage_utils.publish.run_dirs import check_runs_dir, create_run_dir, hold_run_lock, new_run_id
+from lineage_utils.publish.record import (CrawlOutcome, FailureInfo, RunRecord, read_crawl_outcome, read_run_record,
+                                          write_run_record)
+from lineage_utils.publish.run_dirs import RUN_LOCK, check_runs_dir, create_run_dir, hold_run_lock, new_run_id
 from lineage_utils.redact import redact, secrets_from_env
 from lineage_utils.stages import STAGES
 
@@ -52,6 +54,7 @@ __all__ = [
     "FailureInfo",
     "default_notebooks_dir",
     "new_run_id",
+    "resume_chain",
     "run_chain",
 ]
 
@@ -249,15 +252,51 @@ def run_chain(
         return _execute(run_dir, started, params, selected, notebooks_dir, progress)
 
 
+def resume_chain(run_dir: Path, notebooks_dir: Path | None = None, progress: bool = True) -> ChainResult:
+    """Run an earlier run's notebooks again in its own folder, under its own ``params.yaml``.
+
+    From the notebook that failed or was interrupted to the end; for a run that
+    completed, its last notebook again (04_cleanup: the apply finishes what is left and
+    repeats nothing, ``actions.apply``). A run still alive (its lock held) is refused.
+    """
+    run_dir = Path(run_dir).resolve()
+    record = read_run_record(run_dir)
+    if record is None or not (run_dir / "params.yaml").is_file():
+        raise ChainError(f"{run_dir}: no run.json and params.yaml: not a run folder to resume")
+    params = params_mod.load_params(run_dir / "params.yaml")
+    notebooks_dir = (notebooks_dir or default_notebooks_dir()).resolve()
+    if record.status == "complete" or not record.executed:
+        start = len(record.notebooks) - 1 if record.status == "complete" else 0
+    else:
+        start = record.notebooks.index(record.executed[-1]) if record.executed[-1] in record.notebooks else 0
+    lock = FileLock(run_dir / RUN_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ChainError(f"run {run_dir.name} is still running (pid {record.pid}): not resumed") from None
+    try:
+        resumed = replace(record, status="running", finished_at=None, pid=os.getpid(), failed_notebook=None,
+                          failed_cell=None, failure=None, interruption=None, executed=record.notebooks[:start])
+        return _execute(run_dir, datetime.now(UTC), params, record.notebooks, notebooks_dir, progress,
+                        resumed=resumed)
+    finally:
+        lock.release()
+
+
 def _execute(run_dir: Path, started: datetime, params: params_mod.Params, selected: tuple[str, ...],
-             notebooks_dir: Path, progress: bool) -> ChainResult:
-    """Run the selected notebooks into the (new, locked) ``run_dir``; see :func:`run_chain`."""
+             notebooks_dir: Path, progress: bool, resumed: RunRecord | None = None) -> ChainResult:
+    """Run the selected notebooks into the (new, locked) ``run_dir``; see :func:`run_chain`.
+
+    ``resumed``: the record of an earlier run in ``run_dir`` whose ``executed`` notebooks
+    are kept; the others run again (:func:`resume_chain`).
+    """
     run_id = run_dir.name
     allow_incomplete = bool(params["cleanup.allow_incomplete"])
     params_file = run_dir / "params.yaml"
-    params.write_effective(params_file)
-    (run_dir / "data").mkdir()
-    record = RunRecord(
+    if resumed is None:
+        params.write_effective(params_file)
+        (run_dir / "data").mkdir()
+    record = resumed or RunRecord(
         run_id=run_id,
         started_at=started.isoformat(timespec="seconds"),
         finished_at=None,
@@ -269,7 +308,8 @@ def _execute(run_dir: Path, started: datetime, params: params_mod.Params, select
     logger.info("run %s: %s into %s", run_id, ", ".join(selected), run_dir)
 
     parameters = {"params_path": str(params_file), "run_dir": str(run_dir)}
-    executed: list[str] = []
+    executed: list[str] = list(record.executed)
+    selected = tuple(n for n in selected if n not in executed)
     failure: FailureInfo | None = None
     bar = tqdm(selected, desc="notebooks", unit="nb", disable=not progress, leave=True)
     try:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from lineage_utils.actions.exposures_file import (ExposuresFile, hand_written_exposures, manifest_exposures,
                                                 plan_exposures_file, read_current_file)
+from lineage_utils.actions.apply import Applied, apply_cleanup
 from lineage_utils.actions.dry_run import DryRun, plan_dry_run
 from lineage_utils.actions.records import Action
 from lineage_utils.bi import snapshot as bi_snapshot
@@ -29,6 +30,7 @@ from lineage_utils.bi.hal import report_url
 from lineage_utils.bi.status import CrawlError, CrawlStatus
 from lineage_utils.dbt import artifacts as dbt_artifacts
 from lineage_utils.dbt import build as dbt_build
+from lineage_utils.dbt.docs import dbt_docs_frame, load_docs, read_dbt_docs
 from lineage_utils.dbt.exposures import PlannedExposure, plan_exposures
 from lineage_utils.dbt.frames import dbt_edges_frame, dbt_nodes_frame, read_semantic_nodes
 from lineage_utils.dbt.git_age import file_ages
@@ -126,6 +128,7 @@ def crawl(run: Run) -> CrawlResult:
     run.write_frame("dbt_nodes", nodes)
     run.write_frame("dbt_edges", dbt_edges_frame(project))
     run.write_frame("dbt_tests", dbt_tests_frame(project.tests.values()))
+    run.write_frame("dbt_docs", dbt_docs_frame(load_docs(params.path("dbt.target_dir") or Path("")).values()))
     run.write_json("crawl_status", status.to_dict())
     kinds = nodes["kind"].value_counts()
     counts = {
@@ -175,7 +178,7 @@ def merge(run: Run) -> MergeResult:
     project = (run.read_json("summary") if run.exists("summary") else {}).get("project")
     files = model_files(graph, project)  # the project's own models, not those of installed packages
     ages = file_ages(params.path("dbt.project_dir"), files.values())  # one git log pass
-    decide(graph, Protection.from_params(params), {node: ages[path] for node, path in files.items()}, params.now())
+    decide(graph, Protection.from_params(params, project), {node: ages[path] for node, path in files.items()}, params.now())
     graph.graph.update(workspace=snapshot.workspace, run_id=run.run_id)
     run.write_frame("query_refs", refs)
     run.write_json("lineage", to_node_link(graph))
@@ -218,6 +221,7 @@ class CleanupResult:
     young: pd.DataFrame | None = None  # models kept only by the age guard (protection.min_age_days)
     exposures_file: ExposuresFile | None = None  # the generated file: content, collisions skipped, diff
     dry_run: DryRun | None = None  # gated actions, cleanup.patch (and how it was made), pr_body.md
+    applied: Applied | None = None  # what cleanup.apply carried out (None: a dry run)
 
 
 def _keeper_frame(graph: nx.DiGraph) -> pd.DataFrame:
@@ -259,14 +263,22 @@ def cleanup(run: Run) -> CleanupResult:
     run.write_frame("orphan_models", orphan_frame)
     run.write_text("exposures", exposures_yaml)
     run.write_text("exposures_diff", exposures_file.diff)
-    dry = plan_dry_run(run, stale, orphans, status, snapshot, nodes, tests, properties_paths(nodes), semantic, project)
+    docs = read_dbt_docs(run.read_frame("dbt_docs"))  # a docs block only deleted models use goes too
+    dry = plan_dry_run(run, stale, orphans, status, snapshot, nodes, tests, properties_paths(nodes), semantic, project,
+                       exposures_file, docs)
     actions, withheld = dry.actions, dry.withheld  # gated, journaled in actions.jsonl; cleanup.patch, pr_body.md
+    applied = None
+    if params["cleanup.apply"] and dry.removal is not None:  # the kinds of cleanup.apply_kinds, journaled
+        applied = apply_cleanup(run, dry.removal, exposures_file, dry.report_calls)
     run.update_summary(stale_reports=len(stale), orphan_models=len(orphans),
                        exposures_generated=len(exposures_file.exposures), exposures_skipped=len(exposures_file.skipped),
-                       deletions_withheld=bool(withheld))
+                       deletions_withheld=bool(withheld),
+                       **({} if applied is None else {"deletion_pr": applied.deletion_pr.status,
+                                                      "exposures_pr": applied.exposures_pr.status}))
     return CleanupResult(stale=stale_frame, orphans=orphan_frame, keepers=_keeper_frame(graph),
                          exposures_yaml=exposures_yaml, exposures=list(exposures_file.exposures), actions=actions,
-                         withheld=withheld, young=_young_frame(graph), exposures_file=exposures_file, dry_run=dry)
+                         withheld=withheld, young=_young_frame(graph), exposures_file=exposures_file, dry_run=dry,
+                         applied=applied)
 
 
 RUNNERS = {"01_crawl": crawl, "02_merge": merge, "03_rank": rank, "04_cleanup": cleanup}

@@ -108,3 +108,25 @@ def test_a_missing_base_branch_falls_back_to_head(demo_run, demo_target, tmp_pat
     assert "'no-such-branch-here' is not a local branch: the patch is made against HEAD" in result.dry_run.patch_note
     assert run.read_text("cleanup_patch").startswith("From 0000000000000000000000000000000000000000 ")
     no_cleanup_branch_or_worktree_left()
+
+
+DRY_RUN_OUTPUTS = ("cleanup_patch", "pr_body", "exposures", "exposures_diff")
+
+
+def test_a_dry_run_is_byte_identical_across_two_runs_but_for_the_run_id(demo_target, tmp_path):
+    """Two whole dry runs of the demo in new folders: the same patch, body, exposures and journal."""
+    outputs = []
+    for run_id in ("20261201T090000Z", "20261202T100000Z"):
+        params = load_params(DEMO_PARAMS, demo_overrides(demo_target, tmp_path / "runs"))
+        run = Run(run_dir=tmp_path / "runs" / run_id, params=params)
+        run.data_dir.mkdir(parents=True)
+        for stage in stages.STAGES:
+            stages.RUNNERS[stage](run)
+        texts = {name: run.read_text(name).replace(run_id, "<run>").replace(str(run.run_dir), "<dir>")
+                 for name in DRY_RUN_OUTPUTS}
+        journal = [{k: v for k, v in row.items() if k not in ("at", "run_id")} for row in read_journal(
+            run.path("actions"))]
+        frames = {name: run.read_frame(name).to_json() for name in ("stale_reports", "orphan_models")}
+        outputs.append((texts, journal, frames))
+    assert outputs[0][0]["cleanup_patch"].startswith("From 0000000000000000000000000000000000000000 ")
+    assert outputs[0] == outputs[1]

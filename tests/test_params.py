@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import time
 from pathlib import Path
 
@@ -221,13 +223,32 @@ def test_a_utf8_bom_is_accepted(tmp_path):
 
 
 @pytest.mark.parametrize("how", ["file", "override"])
-def test_cleanup_apply_is_refused_until_applying_exists(tmp_path, how):
+def test_cleanup_apply_without_kinds_is_refused(tmp_path, how):
     path = write(tmp_path, "cleanup: {apply: true}\n" if how == "file" else "")
     with pytest.raises(ParamsError) as info:
         load_params(path, ["cleanup.apply=yes"] if how == "override" else [])
     message = str(info.value)
-    assert "params key 'cleanup.apply'" in message and "not available yet" in message and "dry run" in message
+    assert "params key 'cleanup.apply' is on but 'cleanup.apply_kinds' is empty" in message and "dry run" in message
     assert str(path) in message
+
+
+@pytest.mark.parametrize("settings,key", [
+    ({"cleanup.apply_kinds": "[deletion_pr]"}, "github.repo"),
+    ({"cleanup.apply_kinds": "[exposures_pr]", "github.repo": "o/r", "git.remote": ""}, "git.remote"),
+    ({"cleanup.apply_kinds": "[archive]"}, "bi.source"),
+    ({"cleanup.apply_kinds": "[delete_archived]"}, "bi.source"),
+    ({"cleanup.apply_kinds": "[archive]", "bi.source": "mode_api", "run.report_url": "ftp://x"}, "run.report_url"),
+])
+def test_each_apply_kind_needs_the_settings_it_acts_through(tmp_path, settings, key):
+    path = write(tmp_path, "")
+    with pytest.raises(ParamsError, match=f"params key '{re.escape(key)}'"):
+        load_params(path, ["cleanup.apply=true"] + [f"{k}={v}" for k, v in settings.items()])
+
+
+def test_apply_with_its_settings_loads(tmp_path):
+    params = load_params(write(tmp_path, ""), ["cleanup.apply=true", "cleanup.apply_kinds=[deletion_pr, archive]",
+                                               "github.repo=o/r", "bi.source=mode_api"])
+    assert params["cleanup.apply"] is True and params["cleanup.apply_kinds"] == ["deletion_pr", "archive"]
 
 
 def test_data_source_and_dialect_values_must_be_text(tmp_path):

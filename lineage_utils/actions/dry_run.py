@@ -33,15 +33,17 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 from filelock import FileLock
 
-from lineage_utils.actions.archive import ArchivalPolicy, archived_since, plan_archival
+from lineage_utils.actions.archive import ArchivalPolicy, ReportCall, archived_since, plan_archival
+from lineage_utils.actions.exposures_file import ExposuresFile, ParseCheck, read_current_file, validate_exposures_file
 from lineage_utils.actions.gates import removal_fail_safe, with_file_digests, withhold_if_incomplete
 from lineage_utils.actions.gitcmd import GitError, rev
 from lineage_utils.actions.journal import Journal, journal_path, read_journal
-from lineage_utils.actions.patch import plan_deletion, render_patch
+from lineage_utils.actions.patch import Deletion, render_patch
 from lineage_utils.actions.plan import plan_actions
 from lineage_utils.actions.pr_body import RunFacts, render_pr_body
 from lineage_utils.actions.records import Action
-from lineage_utils.actions.worktree import build_cleanup_branch, locate
+from lineage_utils.actions.removal import RemovalInputs, RemovalPlan, apply_strategy, plan_removal
+from lineage_utils.actions.worktree import build_cleanup_branch, commit_message, locate
 from lineage_utils.bi.snapshot import BiSnapshot
 from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.dbt.semantic import SemanticNode
@@ -51,7 +53,7 @@ from lineage_utils.lineage.orphans import Orphan
 from lineage_utils.lineage.staleness import StaleReport
 from lineage_utils.run_folder import Run
 
-__all__ = ["DryRun", "journal_plan", "plan_dry_run", "project_model_count", "run_facts"]
+__all__ = ["DryRun", "journal_plan", "plan_dry_run", "project_model_count", "run_facts", "run_link"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,12 @@ class DryRun:
     branch: str | None = None
     withheld: str | None = None
     """Why ``withhold_if_incomplete`` refuses every deletion of this run (an incomplete crawl), else None."""
+    removal: RemovalPlan | None = None
+    """The model records with the strategy's verdicts and what their file changes are planned from."""
+    report_calls: tuple[ReportCall, ...] = ()
+    """The report calls the gates left planned (what ``apply_archival`` carries out)."""
+    exposures_check: ParseCheck | None = None
+    """Real ``dbt parse`` with the generated exposures file in place (None: the file is unchanged)."""
 
 
 def project_model_count(nodes: pd.DataFrame, project: str | None) -> int:
@@ -119,7 +127,8 @@ def journal_plan(run_dir: Path, actions: Iterable[Action]) -> Path:
 
 
 def _gated(run: Run, stale: list[StaleReport], orphans: list[Orphan], status: CrawlStatus, snapshot: BiSnapshot,
-           tests: Mapping[str, DbtTest], semantic: Mapping[str, SemanticNode], model_count: int) -> list[Action]:
+           tests: Mapping[str, DbtTest], semantic: Mapping[str, SemanticNode],
+           model_count: int) -> tuple[list[Action], tuple[ReportCall, ...]]:
     params = run.params
     project_dir = params.path("dbt.project_dir")
     models = plan_actions([], orphans, run.run_id, project_dir, tests, semantic)
@@ -128,7 +137,9 @@ def _gated(run: Run, stale: list[StaleReport], orphans: list[Orphan], status: Cr
     since = archived_since(run.read_json("bi_snapshot"), params.runs_dir, run.run_id) if policy.delete_archived else {}
     archival = plan_archival(stale, snapshot.reports, snapshot.spaces, policy, run.run_id, params.now(), since)
     actions = withhold_if_incomplete(archival.actions + models, status, params["cleanup.allow_incomplete"])
-    return removal_fail_safe(actions, model_count, params["cleanup.max_removal_share"])
+    actions = removal_fail_safe(actions, model_count, params["cleanup.max_removal_share"])
+    still = {a.target for a in actions if a.action in ("archive_report", "delete_report") and a.result == "planned"}
+    return actions, tuple(c for c in archival.calls if c.action.target in still)
 
 
 def _base(top: Path, wanted: str) -> tuple[str, str]:
@@ -139,17 +150,17 @@ def _base(top: Path, wanted: str) -> tuple[str, str]:
     return "HEAD", f"git.base_branch {wanted!r} is not a local branch: the patch is made against HEAD ({head[:12]})"
 
 
-def _patch(run: Run, orphans: list[Orphan], tests: Mapping[str, DbtTest], properties: Mapping[str, str],
-           semantic: Mapping[str, SemanticNode]) -> tuple[str, str, str, str | None]:
-    """(patch, source, note, branch) of the deletion of ``orphans``."""
+def _patch(run: Run, plan: RemovalPlan) -> tuple[str, str, str, str | None]:
+    """(patch, source, note, branch) of the planned model removal (deletions and deprecations)."""
     params = run.params
     project_dir = params.path("dbt.project_dir")
-    if not orphans or project_dir is None:
+    planned = [a for a in plan.actions if a.action in ("delete_model", "deprecate_model") and a.result == "planned"]
+    if not planned or project_dir is None:
         return "", "", "", None
-    deletion = plan_deletion(project_dir, orphans, tests, properties, semantic)
-    if not deletion.changes:
+    removal = plan_removal(plan.inputs, planned, plan.decisions)
+    if not removal.changes:
         return "", "", "", None
-    fallback = render_patch(deletion.changes)
+    fallback = render_patch(removal.changes)
     repo_dir = params.path("git.repo_dir")
     try:
         top, _ = locate(repo_dir, project_dir)
@@ -157,11 +168,14 @@ def _patch(run: Run, orphans: list[Orphan], tests: Mapping[str, DbtTest], proper
         return fallback, "render_patch", (f"not from git format-patch: the dbt project is not in a git repository "
                                           f"({exc}); this is metapipeline's own diff, `git apply` takes it"), None
     base, note = _base(top, params["git.base_branch"])
-    names = [o.name for o in orphans if o.unique_id in set(deletion.models)]
+    deleted = [a.name for a in planned if a.action == "delete_model"]
+    message = commit_message(run.run_id, deleted, [a.name for a in planned if a.action == "deprecate_model"])
     for attempt in (1, 2):  # a second dry run of the same run id may hold the branch a moment: once more
         try:
-            result = build_cleanup_branch(repo_dir, project_dir, base, run.run_id, deletion, names, push=False,
-                                          parse=False, keep_branch=False, now=params.now())
+            result = build_cleanup_branch(repo_dir, project_dir, base, run.run_id,
+                                          Deletion(changes=removal.changes, models=removal.deleted), deleted,
+                                          push=False, parse=False, keep_branch=False, now=params.now(),
+                                          message=message)
             break
         except GitError as exc:
             if attempt == 2:
@@ -174,22 +188,43 @@ def _patch(run: Run, orphans: list[Orphan], tests: Mapping[str, DbtTest], proper
     return result.patch, "git format-patch", f"{made}; {note}" if note else made, result.branch
 
 
+def _exposures_check(run: Run, exposures: ExposuresFile | None) -> ParseCheck | None:
+    """Real ``dbt parse`` with the generated file in place, when it differs from the project's."""
+    project_dir = run.params.path("dbt.project_dir")
+    if exposures is None or project_dir is None or not (project_dir / "dbt_project.yml").is_file() \
+            or read_current_file(project_dir, exposures.path) == exposures.content:
+        return None
+    return validate_exposures_file(project_dir, exposures)
+
+
 def plan_dry_run(run: Run, stale: Iterable[StaleReport], orphans: Iterable[Orphan], status: CrawlStatus,
                  snapshot: BiSnapshot, nodes: pd.DataFrame, tests: Mapping[str, DbtTest],
                  properties: Mapping[str, str], semantic: Mapping[str, SemanticNode],
-                 project: str | None) -> DryRun:
+                 project: str | None, exposures: ExposuresFile | None = None, docs: Any = None) -> DryRun:
     """Gate, journal, patch and PR body of 04_cleanup (see the module docstring); writes actions, patch, body."""
+    params = run.params
     stale, orphans = list(stale), list(orphans)
-    actions = _gated(run, stale, orphans, status, snapshot, tests, semantic, project_model_count(nodes, project))
+    actions, calls = _gated(run, stale, orphans, status, snapshot, tests, semantic,
+                            project_model_count(nodes, project))
+    actions, decisions = apply_strategy(actions, orphans, nodes, params["cleanup.strategy"], params.now().date(),
+                                        params["cleanup.deprecation_days"])
     journal_plan(run.run_dir, actions)
     run.record_provenance("actions")
-    deletable = {a.target for a in actions if a.action == "delete_model" and a.result == "planned"}
-    patch, source, note, branch = _patch(run, [o for o in orphans if o.unique_id in deletable], tests, properties,
-                                         semantic)
-    body = render_pr_body(orphans, actions, run_facts(nodes), run.run_id, str(run.run_dir / "index.html"), branch,
-                          note)
+    inputs = RemovalInputs(project_dir=params.path("dbt.project_dir") or Path("."), orphans=tuple(orphans),
+                           tests=tests, properties=properties, semantic=semantic, docs=docs,
+                           generated_exposures=exposures.path if exposures is not None else None,
+                           model_paths={o.unique_id: o.path for o in orphans if o.path})
+    plan = RemovalPlan(actions=tuple(actions), inputs=inputs, decisions=tuple(decisions), runs=run_facts(nodes))
+    patch, source, note, branch = _patch(run, plan)
+    body = render_pr_body(orphans, actions, plan.runs, run.run_id, run_link(run), branch, note)
     run.write_text("cleanup_patch", patch)
     run.write_text("pr_body", body)
-    withheld = WITHHELD if not status.complete and not run.params["cleanup.allow_incomplete"] else None  # gate's rule
+    withheld = WITHHELD if not status.complete and not params["cleanup.allow_incomplete"] else None  # gate's rule
     return DryRun(actions=actions, patch=patch, patch_source=source, patch_note=note, pr_body=body, branch=branch,
-                  withheld=withheld)
+                  withheld=withheld, removal=plan, report_calls=calls, exposures_check=_exposures_check(run, exposures))
+
+
+def run_link(run: Run) -> str:
+    """The run's report: under ``run.report_url`` when published there, else the run folder's path."""
+    base = run.params["run.report_url"]
+    return f"{base.rstrip('/')}/{run.run_id}/index.html" if base else str(run.run_dir / "index.html")

@@ -90,10 +90,11 @@ def with_file_digests(project_dir: Path, actions: Iterable[Action]) -> list[Acti
 
 
 def recheck_model_files(project_dir: Path, actions: Iterable[Action]) -> list[Action]:
-    """Just before acting: a planned model deletion whose file changed, vanished or was never hashed is skipped."""
+    """Just before acting: a planned model deletion (or deprecation) whose file changed, vanished or was never
+    hashed is skipped."""
     out = []
     for action in actions:
-        if action.action != "delete_model" or action.result != "planned":
+        if action.action not in ("delete_model", "deprecate_model") or action.result != "planned":
             out.append(action)
             continue
         now = file_digest(project_dir, action.path)

@@ -56,7 +56,7 @@ SECONDARY_WAIT = 60.0
 RESET_MARGIN = 0.25
 """Seconds waited past ``X-RateLimit-Reset`` (whole seconds on the wire)."""
 HINTS = {401: "the token in the environment is wrong, expired or revoked",
-         403: "the token may lack permission (fine-grained: Pull requests and Issues read/write; classic: repo)",
+         403: "the token may lack permission (fine-grained: Pull requests read/write; classic: repo)",
          404: "no such repository or pull request, or the token may not see it"}
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 

@@ -57,6 +57,10 @@ def intended_change(action: Action) -> dict[str, Any]:
         return {"archived": True}
     if action.action == "delete_report":
         return {"deleted": True}
+    if action.action in ("push_branch", "pull_request"):
+        return {action.action: action.name, "digest": action.digest}
+    if action.action == "deprecate_model":
+        return {"deprecated": True, "path": action.path, "digest": action.digest}
     return {"deleted": True, "path": action.path, "digest": action.digest}
 
 

@@ -11,8 +11,13 @@ goes too (``downstream_semantic``): the semantic model over it, the metrics over
 semantic model, the derived metrics over those, the saved queries over any of them,
 each removed from its section of the YAML file that declares it (the manifest's
 ``original_file_path``). Downstream of an orphan there is no consumer, so they are
-dead, and ``dbt parse`` refuses a semantic model whose model is gone. YAML is edited
-with ruamel.yaml round-trip (``actions.yaml_edit``).
+dead, and ``dbt parse`` refuses a semantic model whose model is gone. A docs block
+that only deleted models use is cut from its ``.md`` file (``actions.docs_blocks``),
+and each deleted model's ``ref`` leaves the generated exposures file (``exposures.path``:
+an exposure left with no dependency goes, and the file with its last exposure); dbt
+refuses a ``doc()`` or a ``depends_on`` naming nothing. Hand-written exposures are
+never edited: one naming a model keeps it alive. YAML is edited with ruamel.yaml
+round-trip (``actions.yaml_edit``). A file several edits touch is one ``FileChange``.
 
 Files are read, never written; a path from the manifest that leaves the project is
 refused (``refused_path``) and never read. What could not be found is reported in
@@ -23,50 +28,24 @@ from __future__ import annotations
 
 import difflib
 import logging
-import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Iterable, Mapping
 
-from lineage_utils.actions.yaml_edit import edit_properties
+from lineage_utils.actions.docs_blocks import plan_docs_removal
+from lineage_utils.actions.exposures_file import generated_path
+from lineage_utils.actions.project_files import FileChange, planned_text, read_project_file, refused_path
+from lineage_utils.actions.yaml_edit import drop_exposure_refs, edit_properties
+from lineage_utils.dbt.docs import DocBlock
 from lineage_utils.dbt.semantic import SEMANTIC_SECTIONS, SemanticNode
 from lineage_utils.dbt.tests_of import DbtTest
+from lineage_utils.errors import UnsafeActionError
 from lineage_utils.lineage.orphans import Orphan
 
+__all__ = ["Deletion", "FileChange", "downstream_semantic", "plan_deletion", "refused_path", "render_change",
+           "render_patch", "touching"]
+
 logger = logging.getLogger(__name__)
-
-
-def refused_path(project_dir: Path, path: str) -> str | None:
-    """Why ``path`` (relative to the dbt project) may not be read or deleted, or None when it may.
-
-    Refused: an absolute path, a ``..`` part, control characters, and a path whose real
-    location (symlinks followed) is not inside the project's real location.
-    """
-    if not path.isprintable():
-        return "the path contains control characters"
-    if PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute() or PureWindowsPath(path).drive:
-        return "the path is absolute"
-    if ".." in PurePosixPath(path.replace("\\", "/")).parts:
-        return "the path climbs out of the dbt project ('..')"
-    root = project_dir.resolve()
-    try:
-        real = (root / path).resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
-        return f"the path cannot be resolved ({exc.__class__.__name__})"
-    if not real.is_relative_to(root):
-        return "the path leads out of the dbt project through a symlink"
-    return None
-
-
-@dataclass(frozen=True)
-class FileChange:
-    """One file of the patch: its text before, and after (None: the file is deleted)."""
-
-    path: str
-    before: str
-    after: str | None
-    mode: str = "100644"
-
 
 @dataclass(frozen=True)
 class Deletion:
@@ -80,6 +59,12 @@ class Deletion:
     problems: tuple[str, ...] = ()
     semantic: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Model id -> the ids of the semantic-layer nodes removed with it (those reading it, directly or not)."""
+    docs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Model id -> the ids of the docs blocks removed with it (no one else uses them)."""
+    exposures: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Model id -> the generated exposures whose ``depends_on`` lost its ``ref`` (removed ones too)."""
+    removed_exposures: tuple[str, ...] = ()
+    """Generated exposures removed: they depended on deleted models only."""
 
 
 def touching(tests: Iterable[DbtTest], models: set[str]) -> dict[str, list[DbtTest]]:
@@ -115,25 +100,6 @@ def downstream_semantic(semantic: Mapping[str, SemanticNode], models: set[str]) 
     return out
 
 
-def _read(project_dir: Path, path: str, problems: list[str]) -> tuple[str, str] | None:
-    """(text, git mode) of a project file, or None (with a problem when it cannot be read)."""
-    why = refused_path(project_dir, path)
-    if why:
-        problems.append(f"{path}: not read: {why}")
-        return None
-    source = project_dir.resolve() / path
-    if not source.is_file():
-        problems.append(f"{path}: not found in the dbt project")
-        return None
-    try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{path}: cannot be read ({exc.__class__.__name__})")
-        return None
-    mode = "100755" if source.stat().st_mode & stat.S_IXUSR else "100644"
-    return text, mode
-
-
 def _edit_yaml(text: str, models: Iterable[str], tests: Iterable[DbtTest], semantic: Iterable[tuple[str, str]],
                path: str, problems: list[str]) -> str | None:
     crlf = "\r\n" in text
@@ -144,23 +110,53 @@ def _edit_yaml(text: str, models: Iterable[str], tests: Iterable[DbtTest], seman
     return edit.after.replace("\n", "\r\n")
 
 
+def _edit_exposures(project_dir: Path, path: str, models: Mapping[str, str], changes: dict[str, FileChange],
+                    problems: list[str]) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """Drop the deleted models' refs from the generated exposures file (when it is there); (dropped, removed)."""
+    try:
+        path = generated_path(path)
+    except UnsafeActionError as exc:
+        problems.append(str(exc))
+        return {}, ()
+    if path not in changes and not refused_path(project_dir, path) and not (project_dir.resolve() / path).is_file():
+        return {}, ()  # not generated into the repository yet: nothing names the models
+    found = planned_text(project_dir, path, changes, problems)
+    if found is None:
+        return {}, ()
+    before, mode, text = found
+    crlf = "\r\n" in text
+    edit = drop_exposure_refs(text.replace("\r\n", "\n") if crlf else text, models)
+    if edit.problem:
+        problems.append(f"{path}: {edit.problem}")
+    after = edit.after.replace("\n", "\r\n") if crlf and edit.after is not None else edit.after
+    if after != text:
+        changes[path] = FileChange(path, before, after, mode)
+    return dict(edit.dropped), edit.removed
+
+
 def plan_deletion(project_dir: Path, orphans: Iterable[Orphan], tests: Mapping[str, DbtTest],
-                  properties: Mapping[str, str], semantic: Mapping[str, SemanticNode] | None = None) -> Deletion:
+                  properties: Mapping[str, str], semantic: Mapping[str, SemanticNode] | None = None, *,
+                  docs: Mapping[str, DocBlock] | None = None, generated_exposures: str | None = None) -> Deletion:
     """The file changes that delete ``orphans`` with their YAML entries and every test touching them.
 
     ``properties`` maps a model id to the YAML file that documents it (project relative);
     ``tests`` are the project's tests by id (``dbt.tests_of``); ``semantic`` the
     project's semantic-layer nodes by id, of which those downstream of a deleted model go.
+    ``docs`` are the project's docs blocks by id (``dbt.docs``), of which those only
+    deleted models use are cut (``actions.docs_blocks``); ``generated_exposures`` is the
+    generated exposures file (``exposures.path``), from which the deleted models' refs
+    go (``yaml_edit.drop_exposure_refs``). One ``FileChange`` per file, whatever edits it.
     """
     problems: list[str] = []
     changes: dict[str, FileChange] = {}
     yaml_models: dict[str, set[str]] = {}
     yaml_tests: dict[str, list[DbtTest]] = {}
     deleted: set[str] = set()
-    for orphan in orphans:
+    orphans_seen = list(orphans)
+    for orphan in orphans_seen:
         if not orphan.path or refused_path(project_dir, orphan.path):
             continue  # plan_actions records the refusal
-        found = _read(project_dir, orphan.path, problems)
+        found = read_project_file(project_dir, orphan.path, problems)
         if found is None:
             continue
         changes[orphan.path] = FileChange(orphan.path, found[0], None, found[1])
@@ -179,7 +175,7 @@ def plan_deletion(project_dir: Path, orphans: Iterable[Orphan], tests: Mapping[s
         if test.yaml_key == "models" and test.attached_node in deleted:
             continue  # declared in the deleted model's own entry: it goes with the entry
         if test.singular:
-            found = _read(project_dir, test.path, problems) if test.path not in changes else None
+            found = read_project_file(project_dir, test.path, problems) if test.path not in changes else None
             if found is not None:
                 changes[test.path] = FileChange(test.path, found[0], None, found[1])
         elif test.path:
@@ -187,19 +183,31 @@ def plan_deletion(project_dir: Path, orphans: Iterable[Orphan], tests: Mapping[s
         else:
             problems.append(f"{test.unique_id}: no file declares it in manifest.json")
     for path in sorted(set(yaml_models) | set(yaml_tests) | set(yaml_semantic)):
-        found = _read(project_dir, path, problems)
+        found = read_project_file(project_dir, path, problems)
         if found is None:
             continue
         after = _edit_yaml(found[0], yaml_models.get(path, ()), yaml_tests.get(path, ()),
                            yaml_semantic.get(path, ()), path, problems)
         if after != found[0]:
             changes[path] = FileChange(path, found[0], after, found[1])
+    dropped, removed = {}, ()
+    if generated_exposures and deleted:
+        names = {o.unique_id: o.name for o in orphans_seen if o.unique_id in deleted}
+        dropped, removed = _edit_exposures(project_dir, generated_exposures, names, changes, problems)
     for problem in problems:
         logger.warning("cleanup patch: %s", problem)
+    blocks = plan_docs_removal(project_dir, docs or {}, deleted, changes)  # logs its own problems
+    changes.update({c.path: c for c in blocks.changes})
+    exposures: dict[str, list[str]] = {}
+    for exposure, models in dropped.items():
+        for model in models:
+            exposures.setdefault(model, []).append(exposure)
     return Deletion(changes=tuple(changes[p] for p in sorted(changes)), models=tuple(sorted(deleted)),
                     tests={m: tuple(sorted(t.unique_id for t in ts)) for m, ts in sorted(by_model.items())},
-                    problems=tuple(problems),
-                    semantic={m: tuple(n.unique_id for n in ns) for m, ns in sorted(semantic_by_model.items())})
+                    problems=tuple(problems) + blocks.problems,
+                    semantic={m: tuple(n.unique_id for n in ns) for m, ns in sorted(semantic_by_model.items())},
+                    docs=dict(blocks.docs), exposures={m: tuple(sorted(e)) for m, e in sorted(exposures.items())},
+                    removed_exposures=removed)
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -217,6 +225,8 @@ def render_change(change: FileChange) -> str:
     if change.after is None:
         return (head + f"deleted file mode {change.mode}\n"
                 + _hunks(change.before, "", f"a/{change.path}", "/dev/null"))
+    if change.created:
+        return head + f"new file mode {change.mode}\n" + _hunks("", change.after, "/dev/null", f"b/{change.path}")
     return head + _hunks(change.before, change.after, f"a/{change.path}", f"b/{change.path}")
 
 

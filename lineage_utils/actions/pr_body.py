@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from lineage_utils.actions.records import Action
 from lineage_utils.lineage.orphans import Orphan
 
-__all__ = ["CELL_LIMIT", "RunFacts", "escape_markdown", "render_pr_body"]
+__all__ = ["CELL_LIMIT", "RunFacts", "escape_markdown", "render_exposures_body", "render_pr_body"]
 
 CELL_LIMIT = 600
 """Characters of outside text kept in one table cell (GitHub caps a PR body at 65,536)."""
@@ -81,33 +81,65 @@ def _removed_with(orphan: Orphan, action: Action, names: Mapping[str, str]) -> s
     return escape_markdown("; ".join(parts)) or "-"
 
 
+def _table(rows: list[Action], by_id: Mapping[str, Orphan], runs: Mapping[str, RunFacts],
+           names: Mapping[str, str], last: str) -> list[str]:
+    lines = [f"| model | path | why it is an orphan | last dbt run | {last} |", "|---|---|---|---|---|"]
+    for action in rows:
+        orphan = by_id[action.target]
+        lines.append(f"| {_code(orphan.name)} | {_code(orphan.path)} | {_why(orphan)} | "
+                     f"{_last_run(runs.get(orphan.unique_id))} | {_removed_with(orphan, action, names)} |")
+    return lines + [""]
+
+
+def _title(deleted: int, deprecated: int) -> str:
+    what = ([f"remove {deleted}"] if deleted else []) + ([f"deprecate {deprecated}"] if deprecated else [])
+    total = deleted + deprecated
+    return f"{' and '.join(what)} orphan dbt model{'' if total == 1 else 's'}" if what else \
+        "no orphan dbt model to remove"
+
+
 def render_pr_body(orphans: Iterable[Orphan], actions: Iterable[Action], runs: Mapping[str, RunFacts],
-                   run_id: str, run_link: str, branch: str | None, patch_note: str = "") -> str:
-    """The PR body (Markdown): the models whose deletion is planned, then those a gate refused."""
+                   run_id: str, run_link: str, branch: str | None, patch_note: str = "", *,
+                   dry_run: bool = True) -> str:
+    """The PR body (Markdown): the models removed, those deprecated, then those a gate or the strategy kept."""
     by_id = {o.unique_id: o for o in orphans}
     names = {o.unique_id: o.name for o in by_id.values()}
-    deletions = sorted((a for a in actions if a.action == "delete_model"), key=lambda a: a.target)
-    planned = [a for a in deletions if a.result == "planned" and a.target in by_id]
-    refused = [a for a in deletions if a.result != "planned"]
-    title = (f"remove {len(planned)} orphan dbt model{'' if len(planned) == 1 else 's'}" if planned
-             else "no orphan dbt model to remove")
-    lines = [f"## metapipeline: {title}", "",
+    models = sorted((a for a in actions if a.action in ("delete_model", "deprecate_model")), key=lambda a: a.target)
+    planned = [a for a in models if a.result == "planned" and a.target in by_id]
+    deleted = [a for a in planned if a.action == "delete_model"]
+    deprecated = [a for a in planned if a.action == "deprecate_model"]
+    refused = [a for a in models if a.result != "planned"]
+    state = "Dry run: nothing was pushed." if dry_run else "Review, then merge to remove them."
+    lines = [f"## metapipeline: {_title(len(deleted), len(deprecated))}", "",
              f"Run {escape_markdown(run_id)}" + (f" on the branch {escape_markdown(branch)}" if branch else "")
-             + f": [run report]({escape_markdown(run_link.replace(' ', '%20'))}). Dry run: nothing was pushed.", ""]
+             + f": [run report]({escape_markdown(run_link.replace(' ', '%20'))}). {state}", ""]
     if patch_note:
         lines += [escape_markdown(patch_note, limit=2000), ""]
-    if planned:
-        lines += ["| model | path | why it is an orphan | last dbt run | removed with it |",
-                  "|---|---|---|---|---|"]
-        for action in planned:
-            orphan = by_id[action.target]
-            lines.append(f"| {_code(orphan.name)} | {_code(orphan.path)} | {_why(orphan)} | "
-                         f"{_last_run(runs.get(orphan.unique_id))} | {_removed_with(orphan, action, names)} |")
-        lines.append("")
-    else:
+    if deleted:
+        lines += _table(deleted, by_id, runs, names, "removed with it")
+    if deprecated:
+        lines += ["### Deprecated, removed by a later run", "",
+                  "These get a `deprecation_date` (cleanup.strategy): dbt warns whoever still refers to them.", ""]
+        lines += _table(deprecated, by_id, runs, names, "goes with it later")
+    if not planned:
         lines += ["No model deletion is proposed by this run.", ""]
     if refused:
         lines += ["### Not proposed", "", "| model | gate | why |", "|---|---|---|"]
         lines += [f"| {_code(a.name)} | {_code(a.reason)} | {escape_markdown(a.evidence)} |" for a in refused]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_exposures_body(exposures: Any, run_id: str, run_link: str) -> str:
+    """The exposures PR body: one row per exposure added, removed or changed, with its reasons."""
+    lines = [f"## metapipeline: update the generated dbt exposures in {escape_markdown(exposures.path)}", "",
+             f"Run {escape_markdown(run_id)}: [run report]({escape_markdown(run_link.replace(' ', '%20'))}). One "
+             "exposure per active BI report that reads dbt nodes; the file is generated, hand-written exposures "
+             "elsewhere are never touched.", ""]
+    rows = exposures.change_rows()
+    if rows:
+        lines += ["| exposure | change | report | why |", "|---|---|---|---|"]
+        lines += [f"| {_code(r['exposure'])} | {_code(r['change'])} | {_code(r['report'])} | "
+                  f"{escape_markdown(r['reasons'])} |" for r in rows]
         lines.append("")
     return "\n".join(lines)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-ActionKind = Literal["archive_report", "delete_report", "delete_model"]
+ActionKind = Literal["archive_report", "delete_report", "delete_model", "deprecate_model", "push_branch",
+                     "pull_request"]
+"""``push_branch`` and ``pull_request`` are the two steps of a PR kind (``name`` says which:
+``deletion_pr`` or ``exposures_pr``): ``target`` is the branch, ``digest`` the pushed commit
+or the digest of the PR's set (its models or the generated file)."""
 ActionMode = Literal["dry_run", "apply"]
 ActionState = Literal["planned", "refused", "skipped", "started", "done", "noop", "failed"]
 """``refused``: planning declined the action (its evidence says why); apply never runs it.

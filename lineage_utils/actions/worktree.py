@@ -32,32 +32,23 @@ import re
 import shutil
 import subprocess
 import tempfile
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-from lineage_utils.actions.gitcmd import GitError, git_out, is_ancestor, mask_credentials, remote_head, rev, run_git
+from lineage_utils.actions.gitcmd import GitError, git_out, is_ancestor, remote_head, rev, run_git
+from lineage_utils.actions.messages import BRANCH_PREFIX, commit_message, dbt_message, sanitise_name  # noqa: F401
 from lineage_utils.actions.patch import Deletion, FileChange, refused_path
 from lineage_utils.dbt import build as dbt_build
 from lineage_utils.errors import UnsafeActionError
 
 logger = logging.getLogger(__name__)
 
-BRANCH_PREFIX = "metapipeline/cleanup-"
 IDENTITY = ("metapipeline", "metapipeline@invalid")
 """Author and committer of every cleanup commit (``.invalid``: RFC 2606, never a real mailbox)."""
-NAME_LIMIT = 200
-"""Characters of one model name kept in the commit message."""
-LISTED_LIMIT = 500
-"""Models listed by name in the commit message; the rest are counted."""
-DBT_MESSAGE_LINES = 15
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _RUN_ID_TIME = re.compile(r"(\d{8}T\d{6}Z)(?:-\d+)?")
-_TIMESTAMP = re.compile(r"^\d\d:\d\d:\d\d(?:\.\d+)?\s+")
-_AFTER_ERROR = re.compile(r"\[(WARNING|INFO|DEBUG)\]|Summary of encountered|Done\.|Finished ")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -89,41 +80,18 @@ class BranchResult:
 
 
 # -- names and messages (pure) ---------------------------------------------------------------
-def cleanup_branch_name(run_id: str, repo_dir: Path | None = None) -> str:
-    """``metapipeline/cleanup-<run_id>``, refused unless the run id is plain and git accepts the name."""
+def cleanup_branch_name(run_id: str, repo_dir: Path | None = None, prefix: str = BRANCH_PREFIX) -> str:
+    """``<prefix><run_id>`` (``metapipeline/cleanup-<run_id>``), refused unless the run id is plain and git
+    accepts the name."""
     if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or run_id.endswith((".", ".lock")) \
             or ".." in run_id:
         raise UnsafeActionError(f"run id {run_id!r} cannot name a cleanup branch "
                                 "(letters, digits, '.', '_' and '-' only, at most 100)")
-    name = BRANCH_PREFIX + run_id
+    name = prefix + run_id
     checked = run_git(repo_dir or Path.cwd(), ["check-ref-format", "--branch", name], check=False)
     if checked.returncode != 0 or checked.stdout.strip() != name:
         raise UnsafeActionError(f"git refuses the branch name {name!r} (git check-ref-format --branch)")
     return name
-
-
-def sanitise_name(name: object, limit: int = NAME_LIMIT) -> str:
-    """One line of plain text: control and line-separator characters dropped, whitespace collapsed, cut."""
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")
-                   else " " for ch in str(name))
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text or "(unnamed)"
-
-
-def commit_message(run_id: str, models: Iterable[str]) -> str:
-    """The cleanup commit's message: a subject, why, and one ``- name`` line per model (sanitised)."""
-    names = sorted({sanitise_name(m) for m in models})
-    listed = [f"- {n}" for n in names[:LISTED_LIMIT]]
-    if len(names) > LISTED_LIMIT:
-        listed.append(f"- ... and {len(names) - LISTED_LIMIT} more")
-    plural = "" if len(names) == 1 else "s"
-    return (f"metapipeline: remove {len(names)} orphan dbt model{plural}\n\n"  # short: never folded by format-patch
-            f"Made by metapipeline run {run_id} on the branch {BRANCH_PREFIX}{run_id}.\n"
-            "metapipeline found no path from these models to anything people look at (BI reports,\n"
-            "exposures, the semantic layer, protected nodes). They go with their YAML entries and\n"
-            "the tests that touch them:\n\n" + "\n".join(listed) + "\n")
 
 
 def run_time(run_id: str, now: datetime | None) -> datetime:
@@ -142,21 +110,6 @@ def commit_env(now: datetime) -> dict[str, str]:
     when = now.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     return {"GIT_AUTHOR_NAME": IDENTITY[0], "GIT_AUTHOR_EMAIL": IDENTITY[1], "GIT_AUTHOR_DATE": when,
             "GIT_COMMITTER_NAME": IDENTITY[0], "GIT_COMMITTER_EMAIL": IDENTITY[1], "GIT_COMMITTER_DATE": when}
-
-
-def dbt_message(output: str, limit: int = DBT_MESSAGE_LINES) -> str:
-    """dbt's relevant lines: from its first error line on (timestamps and colours stripped)."""
-    lines = [_TIMESTAMP.sub("", _ANSI.sub("", line)).rstrip() for line in output.splitlines()]
-    lines = [line[:300] for line in lines if line.strip()]
-    start = next((i for i, line in enumerate(lines) if re.search(r"error", line, re.I)), None)
-    if start is None:
-        return mask_credentials("\n".join(lines[-limit:])) or "dbt parse failed without output"
-    kept = []
-    for line in lines[start:start + limit]:
-        if kept and _AFTER_ERROR.match(line):
-            break  # dbt's deprecation summary and other log lines after the error
-        kept.append(line)
-    return mask_credentials("\n".join(kept)) or "dbt parse failed without output"
 
 
 # -- the repository --------------------------------------------------------------------------
@@ -314,7 +267,8 @@ def build_cleanup_branch(repo_dir: Path | None, project_dir: Path, base_branch: 
                          deletion: Deletion, message_models: Iterable[str], *, remote: str | None = None,
                          push: bool = False, parse: bool = True, workdir: Path | None = None,
                          now: datetime | None = None, keep_worktree: bool = False,
-                         keep_branch: bool = True) -> BranchResult:
+                         keep_branch: bool = True, branch_prefix: str = BRANCH_PREFIX,
+                         message: str | None = None) -> BranchResult:
     """Commit ``deletion`` on a new branch ``metapipeline/cleanup-<run_id>`` from ``base_branch``, check it
     with real ``dbt parse`` and, when ``push``, push it to ``remote`` (see the module docstring).
 
@@ -323,6 +277,8 @@ def build_cleanup_branch(repo_dir: Path | None, project_dir: Path, base_branch: 
     (default: the run id's timestamp). ``keep_branch=False`` (a dry run that only wants
     the patch) deletes a branch this call created once the patch is made. Raises
     UnsafeActionError when a safety check refuses (nothing pushed) and GitError when git fails.
+    ``branch_prefix`` names another kind of branch (the exposures PR's ``metapipeline/exposures-``);
+    ``message`` replaces the model-removal commit message (``commit_message``).
     """
     if push and not parse:
         raise UnsafeActionError("a cleanup branch is pushed only after it passes dbt parse (parse=False, push=True)")
@@ -331,7 +287,7 @@ def build_cleanup_branch(repo_dir: Path | None, project_dir: Path, base_branch: 
     if push and not remote:
         raise UnsafeActionError("push=True needs a remote (git.remote)")
     top, project_rel = locate(repo_dir, project_dir)
-    branch = cleanup_branch_name(run_id, top)
+    branch = cleanup_branch_name(run_id, top, branch_prefix)
     if remote:
         _check_remote(top, remote)
     base = _base_commit(top, base_branch, remote)
@@ -345,7 +301,8 @@ def build_cleanup_branch(repo_dir: Path | None, project_dir: Path, base_branch: 
         planned = _planned_paths(wt_project, deletion.changes)
         _write(planned)
         paths = [(project_rel / c.path).as_posix() for c, _ in planned]
-        commit, reused = _commit(top, worktree, branch, base, paths, commit_message(run_id, message_models), when)
+        commit, reused = _commit(top, worktree, branch, base, paths, message or commit_message(run_id, message_models),
+                                 when)
         if commit is None:
             return BranchResult(ok=False, branch=branch, base=base, commit=None, patch="", remote=remote,
                                 message=f"the deletion changes no file on {base_branch}: no branch made")

@@ -9,6 +9,10 @@ model, ``metrics:`` with no metric); a file left with nothing but ``version:`` i
 deleted (``after`` is None). Semantic-layer entries are named by their section
 (``semantic_models``, ``metrics``, ``saved_queries``) and ``name:``.
 
+``drop_exposure_refs`` edits the generated exposures file the same way: the ``ref`` of
+each deleted model leaves every ``depends_on``, an exposure left with none goes, and a
+file left with no exposure is deleted.
+
 Pure: text in, text out. Which entries to remove is the caller's (``actions.patch``).
 """
 
@@ -17,8 +21,9 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -254,3 +259,80 @@ def edit_properties(text: str, models: Iterable[str], tests: Iterable[DbtTest],
         return YamlEdit(after=None, removed=tuple(removed), not_found=tuple(not_found))
     after = _dump(yaml, document) if removed else text
     return YamlEdit(after=after, removed=tuple(removed), not_found=tuple(not_found))
+
+
+# -- the generated exposures file: refs to deleted models ----------------------------------
+_REF = re.compile(r"""\s*ref\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?"""
+                  r"""(?:,\s*(?:v|version)\s*=\s*(['"]?)([^'"\s,)]+)\5\s*)?\)\s*""")
+"""``ref('name')``, ``ref("pkg", "name")``, ``ref('name', v=2)`` as dbt writes them in ``depends_on``."""
+
+
+@dataclass(frozen=True)
+class RefsEdit:
+    """The edited exposures file (None: no exposure is left and it goes), what was dropped and removed."""
+
+    after: str | None
+    dropped: Mapping[str, tuple[str, ...]]
+    """Exposure name -> the ids of the deleted models whose ``ref`` left its ``depends_on``."""
+    removed: tuple[str, ...]
+    """Exposures removed: their ``depends_on`` was left empty."""
+    problem: str | None = None
+
+
+def _model_key(unique_id: str, name: str) -> tuple[str, str, str | None]:
+    """(package, name, version) of a model id: ``model.p.orders.v2`` -> ``("p", "orders", "2")``."""
+    package = unique_id.split(".")[1] if unique_id.count(".") >= 2 else ""
+    rest = unique_id[len(f"model.{package}.{name}"):]
+    return package, name, rest[2:] if rest.startswith(".v") else None
+
+
+def _ref_target(value: Any, models: Mapping[tuple[str, str, str | None], str]) -> str | None:
+    """The deleted model a ``depends_on`` item names, or None (an unversioned ref names no versioned model)."""
+    found = _REF.fullmatch(str(value)) if isinstance(value, str) else None
+    if found is None:
+        return None
+    package, name = (found.group(2), found.group(4)) if found.group(4) else (None, found.group(2))
+    version = found.group(6)
+    return next((uid for (p, n, v), uid in models.items()
+                 if n == name and package in (None, p) and v == version), None)
+
+
+def drop_exposure_refs(text: str, models: Mapping[str, str]) -> RefsEdit:
+    """``text`` (an ``exposures:`` file) without the ``ref`` of each deleted model (``models``: id -> name).
+
+    An exposure whose ``depends_on`` is left empty goes; with no exposure left the file
+    goes (``after`` None) unless it holds other top-level keys. A file that does not
+    parse is left as it is, with a problem.
+    """
+    keys = {_model_key(uid, name): uid for uid, name in sorted(models.items())}
+    try:
+        yaml = _yaml(_layout(text))
+        document = yaml.load(text)
+    except YAMLError as exc:
+        return RefsEdit(after=text, dropped={}, removed=(), problem=f"not read as YAML ({exc.__class__.__name__})")
+    entries = document.get("exposures") if isinstance(document, CommentedMap) else None
+    if not isinstance(entries, CommentedSeq):
+        return RefsEdit(after=text, dropped={}, removed=())
+    dropped: dict[str, tuple[str, ...]] = {}
+    removed = []
+    for exposure in [e for e in entries if isinstance(e, CommentedMap)]:
+        refs = exposure.get("depends_on")
+        if not isinstance(refs, CommentedSeq):
+            continue
+        hits = [(i, target) for i, item in enumerate(refs) if (target := _ref_target(item, keys))]
+        if not hits:
+            continue
+        dropped[str(exposure.get("name"))] = tuple(sorted({t for _, t in hits}))
+        if len(hits) == len(refs):
+            removed.append(str(exposure.get("name")))
+            _remove(entries, next(i for i, e in enumerate(entries) if e is exposure))
+            continue
+        for index, _ in reversed(hits):
+            _remove(refs, index)
+    if not dropped:
+        return RefsEdit(after=text, dropped={}, removed=())
+    if not entries:
+        _remove(document, "exposures")
+        if not set(document.keys()) - {"version"}:
+            return RefsEdit(after=None, dropped=dict(sorted(dropped.items())), removed=tuple(sorted(removed)))
+    return RefsEdit(after=_dump(yaml, document), dropped=dict(sorted(dropped.items())), removed=tuple(sorted(removed)))

@@ -21,6 +21,8 @@ RUN_COLUMNS = ("execution_time", "run_status", "run_completed_at", "test_count",
 NODE_COLUMNS: tuple[str, ...] = (*(f.name for f in fields(DbtNode)), *EXPOSURE_COLUMNS, *SEMANTIC_COLUMNS,
                                   *RUN_COLUMNS)
 """Every column of ``dbt_nodes``, in order."""
+_FLAGS = ("time_spine", "access_explicit", "contract_enforced")
+"""Boolean columns of models: False on the rows of exposures and the semantic layer."""
 
 
 def dbt_nodes_frame(project: DbtProject) -> pd.DataFrame:
@@ -31,7 +33,8 @@ def dbt_nodes_frame(project: DbtProject) -> pd.DataFrame:
     other_rows += [_semantic_row(n, list(frame.columns)) for n in project.semantic.values()]
     if other_rows:
         frame = pd.concat([frame, pd.DataFrame(other_rows, columns=frame.columns)], ignore_index=True)
-    frame["time_spine"] = frame["time_spine"].fillna(False).astype(bool)
+    for flag in _FLAGS:
+        frame[flag] = frame[flag].fillna(False).astype(bool)
     results = project.run_results
     frame["execution_time"] = [results[u].execution_time if u in results else None for u in frame["unique_id"]]
     frame["run_status"] = [results[u].status if u in results else None for u in frame["unique_id"]]

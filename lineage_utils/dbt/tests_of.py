@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from lineage_utils.dbt.shapes import get_object, get_strings, get_text, require_text
-from lineage_utils.records import records_frame, row_dicts
+from lineage_utils.records import records_by_id, records_frame, row_dicts
 
 _SOURCE_CALL = re.compile(r"""source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)""")
 _OWN_KWARGS = frozenset({"model", "column_name"})
@@ -112,14 +112,10 @@ def dbt_tests_frame(tests: Iterable[DbtTest]) -> pd.DataFrame:
 
 def read_dbt_tests(frame: pd.DataFrame) -> dict[str, DbtTest]:
     """The ``dbt_tests`` frame back as records, by id."""
-    names = {f.name for f in fields(DbtTest)}
-    out: dict[str, DbtTest] = {}
-    for row in row_dicts(frame):
-        values = {k: v for k, v in row.items() if k in names}
-        values["touches"] = tuple(values.get("touches") or ())
-        values["arguments"] = json.loads(values.get("arguments") or "{}")
-        out[row["unique_id"]] = DbtTest(**values)
-    return out
+    def convert(values: dict) -> dict:
+        return {**values, "touches": tuple(values.get("touches") or ()),
+                "arguments": json.loads(values.get("arguments") or "{}")}
+    return records_by_id(frame, DbtTest, convert)
 
 
 def properties_paths(nodes: pd.DataFrame) -> dict[str, str]:

@@ -1,8 +1,11 @@
 """Consumers, orphans, and what keeps each model alive.
 
-A *consumer* is what a person looks at: an active BI report, a dbt exposure, a
-metric or saved query of the dbt semantic layer (``protection.semantic_layer``), or a
-node protected by configuration. A model is an *orphan* when no path leads from it
+A *consumer* is what a person looks at: an active BI report, a hand-written dbt
+exposure, a metric or saved query of the dbt semantic layer
+(``protection.semantic_layer``), or a node protected by configuration. An exposure of
+metapipeline's own generated file (``exposures.path``, the root project's) is not one:
+it was derived from a BI report, and that report's node decides (active or stale);
+``decide`` marks it ``generated``. A model is an *orphan* when no path leads from it
 to a consumer; whole dead sub-graphs are orphans together. Ambiguous references
 link every candidate, so an ambiguous read by an active report protects them all.
 The semantic layer's time spine model is a consumer whenever the project has a
@@ -17,6 +20,7 @@ import fnmatch
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Iterable, Literal, Mapping
 
 import networkx as nx
@@ -37,14 +41,31 @@ class Protection:
     selectors: tuple[str, ...] = ()
     min_age_days: int = 30
     semantic_layer: bool = True
+    generated_exposures: str | None = None
+    """The generated exposures file (``exposures.path``, project relative): its exposures are no consumers."""
+    project: str | None = None
+    """The root project's package: only its exposures can be generated ones (None: any package's)."""
 
     @classmethod
-    def from_params(cls, params) -> "Protection":  # noqa: ANN001 - Params
+    def from_params(cls, params, project: str | None = None) -> "Protection":  # noqa: ANN001 - Params
         return cls(
             tags=tuple(params["protection.tags"]), meta_keys=tuple(params["protection.meta_keys"]),
             access_public=params["protection.access_public"], selectors=tuple(params["protection.selectors"]),
             min_age_days=params["protection.min_age_days"], semantic_layer=params["protection.semantic_layer"],
+            generated_exposures=params["exposures.path"] or None, project=project,
         )
+
+    def generated(self, attrs: Mapping) -> bool:
+        """True for an exposure node of the generated file (its ``path``, the manifest's ``original_file_path``)."""
+        if attrs.get("kind") != "exposure" or not self.generated_exposures or not attrs.get("path"):
+            return False
+        if self.project is not None and attrs.get("package") != self.project:
+            return False
+        return _posix(attrs["path"]) == _posix(self.generated_exposures)
+
+
+def _posix(path: str) -> str:
+    return PurePosixPath(str(path).replace("\\", "/")).as_posix()
 
 
 @dataclass(frozen=True)
@@ -94,8 +115,8 @@ def find_consumers(graph: nx.DiGraph, protection: Protection) -> dict[str, str]:
         kind = attrs.get("kind")
         if kind == "bi_report" and attrs.get("active"):
             consumers[node] = "active_report"
-        elif kind == "exposure":
-            consumers[node] = "exposure"
+        elif kind == "exposure" and not protection.generated(attrs):
+            consumers[node] = "exposure"  # a generated one is not: its BI report decides
         elif kind in SEMANTIC_CONSUMER_KINDS and protection.semantic_layer:
             consumers[node] = f"semantic_layer:{kind}"
         elif kind in {"model", "seed", "snapshot", "source"}:
@@ -218,7 +239,8 @@ def decide(graph: nx.DiGraph, protection: Protection, ages: Mapping[str, FileAge
 
     02_merge calls this once; later stages read the decision (``orphans_in``,
     ``keepers_in``, ``orphan_ids``) instead of deciding again. ``ages`` (model id ->
-    its file's git age, judged at ``now``) feeds the young-model guard.
+    its file's git age, judged at ``now``) feeds the young-model guard. An exposure of
+    the generated file (``Protection.generated``) is marked ``generated``.
     """
     record_ages(graph, ages or {}, now or datetime.now(timezone.utc))
     consumers = find_consumers(graph, protection)
@@ -228,6 +250,7 @@ def decide(graph: nx.DiGraph, protection: Protection, ages: Mapping[str, FileAge
         if attrs.get("kind") not in DBT_KINDS:
             continue
         attrs["consumer"] = consumers.get(node)
+        attrs["generated"] = protection.generated(attrs)
         attrs["orphan"] = attrs.get("kind") == "model" and node not in alive
         attrs["kept_alive_by"] = list(keepers.get(node, ()))
 
@@ -266,6 +289,9 @@ def _orphan(graph: nx.DiGraph, model: str, dead_models: set[str]) -> Orphan:
         if semantic:
             evidence += ("; read only by semantic-layer nodes that are not consumers (a semantic model without "
                          "metrics, or protection.semantic_layer off): " + ", ".join(semantic))
+    generated = sorted(str(graph.nodes[n].get("name")) for n in below if graph.nodes[n].get("kind") == "exposure")
+    if generated:  # downstream of an orphan, an exposure is no consumer: one of the generated file
+        evidence += "; its generated exposures do not keep it (their BI reports decide): " + ", ".join(generated)
     if downstream_models:
         evidence += f"; dead downstream models: {len(downstream_models)}"
     last_attrs = graph.nodes[last] if last else {}

@@ -16,10 +16,11 @@ from lineage_utils.dbt.frames import NODE_COLUMNS
 from lineage_utils.dbt.semantic import SEMANTIC_KINDS
 from lineage_utils.errors import ArtifactError
 
-LINEAGE_SCHEMA_VERSION = 3
+LINEAGE_SCHEMA_VERSION = 4
 
 # 3: also the dbt semantic layer (kinds semantic_model, metric, saved_query; provenance
 # semantic; dbt node attributes time_spine and metric_type).
+# 4: dbt node decision ``generated`` (an exposure of metapipeline's generated file).
 DBT_KINDS = ("model", "source", "seed", "snapshot", "exposure", *SEMANTIC_KINDS)
 EDGE_PROVENANCES = ("dbt", "exposure", "semantic", "sql", "bi", "dataset")
 
@@ -66,11 +67,13 @@ class DbtDecision:
     layer: the nodes of it that need the model, ``metric:<name>``, ``saved_query:<name>``,
     ``time_spine``). ``age_days`` and ``age`` are
     the model file's git age at the run's ``now`` (None: not judged; ``age_days`` None
-    with an ``age`` text: unknown, and why).
+    with an ``age`` text: unknown, and why). ``generated`` marks an exposure of
+    metapipeline's generated file (``exposures.path``): no consumer, its report decides.
     """
 
     consumer: str | None = None
     orphan: bool = False
+    generated: bool = False
     kept_alive_by: tuple[str, ...] = ()
     age_days: int | None = None
     age: str | None = None

@@ -183,7 +183,23 @@ def exposures_plan(result: Any) -> Html:
     """What the generated exposures file changes, each with its reasons, then the unified diff."""
     plan = result.exposures_file
     rows = pd.DataFrame(plan.change_rows(), columns=["exposure", "change", "report", "reasons"])
-    return Html(table(rows).markup + yaml_block(plan.diff or f"no change to {plan.path}").markup)
+    check = getattr(result.dry_run, "exposures_check", None)
+    verdict = (f"validation: no change to {plan.path}, nothing to parse" if check is None
+               else f"validation: {check.message}")
+    return Html(table(rows).markup + yaml_block(verdict).markup
+                + yaml_block(plan.diff or f"no change to {plan.path}").markup)
+
+
+def applied(result: Any) -> Html:
+    """What ``cleanup.apply`` did: each pull request kind's outcome, then every call made or skipped."""
+    done = result.applied
+    if done is None:
+        return yaml_block("dry run: cleanup.apply is off, nothing was pushed, opened, archived or deleted")
+    outcomes = pd.DataFrame([(o.kind, o.status, o.number or "", o.url or "", o.branch or "", o.message)
+                             for o in (done.deletion_pr, done.exposures_pr)],
+                            columns=["kind", "status", "pull request", "url", "branch", "message"])
+    calls = actions_table(done.records) if done.records else pd.DataFrame()
+    return Html(table(outcomes).markup + (table(calls).markup if len(calls) else ""))
 
 
 def cleanup_patch(result: Any) -> Html:

@@ -8,9 +8,7 @@ show the branch never touches it. Tests marked slow run real ``dbt parse``.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from lineage_utils.actions.patch import Deletion, FileChange
 from lineage_utils.actions.worktree import (BRANCH_PREFIX, build_cleanup_branch, cleanup_branch_name,
                                             commit_message, dbt_message, sanitise_name)
 from lineage_utils.errors import UnsafeActionError
+from tests.actions.gitrepo import git
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dbt_semantic_project"
 NOW = datetime(2026, 11, 25, 11, 3, 56, tzinfo=timezone.utc)
@@ -42,16 +41,6 @@ models:
         data_tests:
           - unique
 """
-
-
-def git(cwd: Path, *args: str, check: bool = True) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00"}
-    result = subprocess.run(["git", "-c", "user.name=u", "-c", "user.email=u@example.com", "-C", str(cwd), *args],
-                            env=env, capture_output=True, text=True)
-    if check:
-        assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
 
 
 @pytest.fixture
