@@ -43,7 +43,6 @@ class ParamSpec:
 
 SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("run.runs_dir", "path", "../runs", "Folder that receives one sub-folder per run."),
-    ParamSpec("run.report_url", "str", "", "Where run folders are published (https://...); pull requests link <report_url>/<run_id>/index.html. Empty: the run folder's path."),
     ParamSpec("dbt.project_dir", "path", "", "The dbt project (needed to build it and, later, for the cleanup branch)."),
     ParamSpec("dbt.target_dir", "path", "", "Folder holding manifest.json and run_results.json (your project's target/)."),
     ParamSpec("dbt.build", "bool", False, "Run `dbt build` on dbt.project_dir into dbt.target_dir when the artifacts are missing or older than the project (the demo does)."),
@@ -96,6 +95,7 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("github.api_url", "str", "https://api.github.com", "GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3)."),
     ParamSpec("github.repo", "str", "", "The dbt repository on GitHub, as owner/name."),
     ParamSpec("github.token_env", "str", "GITHUB_TOKEN", "Name of the environment variable holding the GitHub token."),
+    ParamSpec("publish.base_url", "str", "", "Where run folders are published (https://...): pull requests link <base_url>/<run_id>/index.html. Empty: the run folder's path."),
 )
 
 SPECS: dict[str, ParamSpec] = {spec.key: spec for spec in SCHEMA}
@@ -258,9 +258,9 @@ REPORT_KINDS = frozenset({"archive", "delete_archived"})
 
 def _check_apply(values: Mapping[str, Any]) -> None:
     """``cleanup.apply`` on needs kinds, and each kind the settings it acts through."""
-    url = values["run.report_url"]
+    url = values["publish.base_url"]
     if url and (urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc):
-        raise ParamsError(f"params key 'run.report_url': {shown(url)} is not an http(s) URL")
+        raise ParamsError(f"params key 'publish.base_url': {shown(url)} is not an http(s) URL")
     if not values["cleanup.apply"]:
         return
     kinds = set(values["cleanup.apply_kinds"])

@@ -41,11 +41,11 @@ FIRST_READ_BY: Mapping[str, str] = {
     "dbt": "01_crawl", "bi": "01_crawl", "bi.data_sources": "02_merge", "sql": "02_merge",
     "staleness": "02_merge", "protection": "02_merge", "centrality": "03_rank", "cleanup": "04_cleanup",
     "exposures": "04_cleanup", "git": "04_cleanup", "github": "04_cleanup",
-    "run.report_url": "04_cleanup", "exposures.path": "02_merge",
+    "publish.base_url": "04_cleanup", "exposures.path": "02_merge",
 }
 """Params section (or key, which wins) -> the first stage whose outputs depend on it.
-``run`` keys say where a run goes, never what it finds, and belong to no stage (but
-``run.report_url``, which the pull request bodies of 04_cleanup link to)."""
+``run`` keys say where a run goes, never what it finds, and belong to no stage.
+``publish.base_url`` is what the pull request bodies of 04_cleanup link to."""
 
 
 def first_reader(key: str) -> str | None:

@@ -237,7 +237,7 @@ def test_cleanup_apply_without_kinds_is_refused(tmp_path, how):
     ({"cleanup.apply_kinds": "[exposures_pr]", "github.repo": "o/r", "git.remote": ""}, "git.remote"),
     ({"cleanup.apply_kinds": "[archive]"}, "bi.source"),
     ({"cleanup.apply_kinds": "[delete_archived]"}, "bi.source"),
-    ({"cleanup.apply_kinds": "[archive]", "bi.source": "mode_api", "run.report_url": "ftp://x"}, "run.report_url"),
+    ({"cleanup.apply_kinds": "[archive]", "bi.source": "mode_api", "publish.base_url": "ftp://x"}, "publish.base_url"),
 ])
 def test_each_apply_kind_needs_the_settings_it_acts_through(tmp_path, settings, key):
     path = write(tmp_path, "")

@@ -225,6 +225,6 @@ def plan_dry_run(run: Run, stale: Iterable[StaleReport], orphans: Iterable[Orpha
 
 
 def run_link(run: Run) -> str:
-    """The run's report: under ``run.report_url`` when published there, else the run folder's path."""
-    base = run.params["run.report_url"]
+    """The run's report: under ``publish.base_url`` when published there, else the run folder's path."""
+    base = run.params["publish.base_url"]
     return f"{base.rstrip('/')}/{run.run_id}/index.html" if base else str(run.run_dir / "index.html")

@@ -230,6 +230,12 @@ def cleanup_summary(result: Any, run: Run | None = None) -> Html:
         ("planned actions (dry run)", sum(1 for a in result.actions if a.result == "planned")),
         ("refused or exempt (each with its reason)", sum(1 for a in result.actions if a.result != "planned")),
     ]
+    done = getattr(result, "applied", None)
+    if done is not None:  # what cleanup.apply carried out (details under "Applied")
+        rows += [(f"{o.kind.replace('_pr', '')} pull request", f"{o.status}" + (f" #{o.number}" if o.number else ""))
+                 for o in (done.deletion_pr, done.exposures_pr)]
+        rows.append(("reports archived or deleted now", sum(1 for a in done.records if a.result == "done"
+                                                            and a.action in ("archive_report", "delete_report"))))
     return Html(render("views/cleanup_summary.html.j2", withheld=result.withheld if withheld else None,
                        problems=problem_names(crawl_status_of(run)) if withheld else [], rows=rows))
 

@@ -47,7 +47,7 @@ def setup(tmp_path, demo_target, mode_standin, mode_env, github, crawled):
     overrides = (demo_overrides(demo_target, tmp_path / "runs") + mode_overrides(mode_standin, tmp_path)
                  + [f"dbt.project_dir={repo['project']}", "cleanup.apply=true", f"cleanup.apply_kinds={KINDS}",
                     f"github.api_url={github.api_url}", f"github.repo={GITHUB_REPO}", f"github.token_env={GITHUB_ENV}",
-                    "git.remote=origin", "git.base_branch=main", "run.report_url=https://reports.example.com/mp"])
+                    "git.remote=origin", "git.base_branch=main", "publish.base_url=https://reports.example.com/mp"])
     return {"repo": repo, "overrides": overrides, "mode": mode_standin, "github": github, "tmp": tmp_path,
             "crawled": crawled}
 

@@ -178,3 +178,21 @@ def test_graph_of_an_incomplete_crawl_labels_orphans_unconfirmed(tmp_path):
     run = fake_run(tmp_path, incomplete_status())
     text = html.unescape(views.lineage_graph(graph, {"model.p.a"}, run=run)._repr_html_())
     assert "unconfirmed: crawl incomplete" in text and "e9a11122b9f7: HTTP 403" in text
+
+
+def test_what_apply_did_is_shown_as_inert_text_even_from_a_hostile_api():
+    from lineage_utils.actions.apply import Applied, PrOutcome
+    from lineage_utils.actions.records import Action
+
+    hostile = payloads.HTML[0]
+    applied = Applied(
+        records=[Action(action="pull_request", target="metapipeline/cleanup-r1", name="deletion_pr", evidence=hostile,
+                        mode="apply", result="done", run_id="r1", reason=f"#7 {hostile}")],
+        deletion_pr=PrOutcome("deletion_pr", "opened", f"opened #7 {hostile}", branch="metapipeline/cleanup-r1",
+                              url="javascript:alert(1)", number=7),
+        exposures_pr=PrOutcome("exposures_pr", "failed", f"dbt parse failed: {hostile}"))
+    result = SimpleNamespace(applied=applied)
+    markup = views.applied(result).markup
+    assert "<script" not in markup.lower() and hrefs(markup) == []
+    assert "javascript:alert(1)" in html.unescape(markup) and "opened #7" in markup and "failed" in markup
+    assert "dry run" in views.applied(SimpleNamespace(applied=None)).markup
