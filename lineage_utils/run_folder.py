@@ -41,10 +41,11 @@ FIRST_READ_BY: Mapping[str, str] = {
     "dbt": "01_crawl", "bi": "01_crawl", "bi.data_sources": "02_merge", "sql": "02_merge",
     "staleness": "02_merge", "protection": "02_merge", "centrality": "03_rank", "cleanup": "04_cleanup",
     "exposures": "04_cleanup", "git": "04_cleanup", "github": "04_cleanup",
-    "publish.base_url": "04_cleanup", "exposures.path": "02_merge",
+    "publish.base_url": "04_cleanup", "exposures.path": "02_merge", "history": "03_rank",
 }
 """Params section (or key, which wins) -> the first stage whose outputs depend on it.
-``run`` keys say where a run goes, never what it finds, and belong to no stage.
+``run`` keys say where a run goes and ``slack`` keys what is sent after it, never what it
+finds: they belong to no stage.
 ``publish.base_url`` is what the pull request bodies of 04_cleanup link to."""
 
 
@@ -113,6 +114,7 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("query_refs", "query_refs.parquet", "parquet", "02_merge"),
         Artifact("lineage", "lineage.json", "json", "02_merge"),
         Artifact("centrality", "centrality.parquet", "parquet", "03_rank"),
+        Artifact("priorities", "priorities.parquet", "parquet", "03_rank"),
         Artifact("stale_reports", "stale_reports.parquet", "parquet", "04_cleanup"),
         Artifact("orphan_models", "orphan_models.parquet", "parquet", "04_cleanup"),
         Artifact("exposures", "exposures.yml", "text", "04_cleanup"),

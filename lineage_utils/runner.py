@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -29,23 +28,23 @@ from typing import NoReturn
 import papermill
 from filelock import FileLock, Timeout
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 from lineage_utils import params as params_mod
-from lineage_utils.errors import ChainError, first_line
+from lineage_utils.errors import ChainError, MetapipelineError, first_line
 from lineage_utils.publish.html import render_notebook, write_run_index, write_runs_index
+from lineage_utils.publish.record import failure_info as _failure_info
 from lineage_utils.publish.record import (CrawlOutcome, FailureInfo, RunRecord, read_crawl_outcome, read_run_record,
                                           write_run_record)
 from lineage_utils.publish.run_dirs import RUN_LOCK, check_runs_dir, create_run_dir, hold_run_lock, new_run_id
-from lineage_utils.redact import redact, secrets_from_env
-from lineage_utils.stages import STAGES
+from lineage_utils.redact import secrets_from_env
+from lineage_utils.run_folder import Run
+from lineage_utils.stages import STAGES, notify
 
 logger = logging.getLogger(__name__)
 
 NOTEBOOKS: tuple[str, ...] = STAGES
 KERNEL_NAME = "python3"
-_MAX_MESSAGE = 500
 
 __all__ = [
     "NOTEBOOKS",
@@ -159,40 +158,6 @@ def _kernel_of_this_interpreter(kernel_name: str = KERNEL_NAME) -> Iterator[None
                 os.environ.pop("JUPYTER_PATH", None)
             else:
                 os.environ["JUPYTER_PATH"] = previous
-
-
-# ------------------------------------------------------------------------ failures
-
-
-def _cell_label(source: str) -> str:
-    """The cell's ``#papermill_description=`` label, else its first non-blank line."""
-    match = re.search(r"papermill_description=(\S+)", source or "")
-    if match:
-        return match.group(1)
-    return first_line(source or "", 80)
-
-
-def _failure_info(notebook: str, exc: BaseException, secrets: Sequence[str] = ()) -> FailureInfo:
-    """Where and how ``notebook`` failed; every form of ``secrets`` redacted (a second line
-    of defence: run.json, index.html and stderr show this text)."""
-    if isinstance(exc, PapermillExecutionError):
-        return FailureInfo(
-            notebook=notebook,
-            cell=exc.cell_index + 1,
-            execution_count=exc.exec_count,
-            label=redact(_cell_label(exc.source), secrets),
-            ename=exc.ename,
-            evalue=first_line(redact(exc.evalue or "", secrets), _MAX_MESSAGE),
-        )
-    # Kernel died, timed out, missing input, ...: no cell to point at.
-    return FailureInfo(
-        notebook=notebook,
-        cell=None,
-        execution_count=None,
-        label="",
-        ename=type(exc).__name__,
-        evalue=first_line(redact(str(exc), secrets), _MAX_MESSAGE),
-    )
 
 
 # --------------------------------------------------------------------------- chain
@@ -366,7 +331,25 @@ def _execute(run_dir: Path, started: datetime, params: params_mod.Params, select
     record = replace(record, status="complete", finished_at=_now_iso())
     _publish(run_dir, record)
     logger.info("run %s complete: %s", run_id, run_dir / "index.html")
+    _notify(run_dir, params)
     return ChainResult(run_id=run_id, run_dir=run_dir, executed=tuple(executed), crawl=crawl)
+
+
+def _notify(run_dir: Path, params: params_mod.Params) -> None:
+    """The Slack summary of a complete run (``data/slack_message.json``; posted with ``slack.post``).
+
+    A summary that cannot be made or sent is logged, never a failed run: the run's
+    outputs are all there, and the message file says what would have been sent.
+    """
+    if "04_cleanup" not in read_run_record(run_dir).executed:  # type: ignore[union-attr]
+        return  # a partial chain (--only) has no cleanup to summarise
+    try:
+        delivery = notify(Run(run_dir=run_dir, params=params))
+    except MetapipelineError as exc:
+        logger.error("slack summary of run %s not sent: %s", run_dir.name, first_line(exc, 300))
+        return
+    for note in delivery.notes:
+        logger.info("slack summary: %s", note)
 
 
 def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo, crawl: CrawlOutcome | None) -> NoReturn:

@@ -22,7 +22,7 @@ import pandas as pd
 from lineage_utils.actions.exposures_file import (ExposuresFile, hand_written_exposures, manifest_exposures,
                                                 plan_exposures_file, read_current_file)
 from lineage_utils.actions.apply import Applied, apply_cleanup
-from lineage_utils.actions.dry_run import DryRun, plan_dry_run
+from lineage_utils.actions.dry_run import DryRun, plan_dry_run, run_link
 from lineage_utils.actions.records import Action
 from lineage_utils.bi import snapshot as bi_snapshot
 from lineage_utils.bi.frames import queries_frame, reports_frame
@@ -36,19 +36,25 @@ from lineage_utils.dbt.frames import dbt_edges_frame, dbt_nodes_frame, read_sema
 from lineage_utils.dbt.git_age import file_ages
 from lineage_utils.dbt.tests_of import dbt_tests_frame, properties_paths, read_dbt_tests
 from lineage_utils.errors import ArtifactError, ChainError
-from lineage_utils.lineage.centrality import compute_centrality, importance_vs_runtime
+from lineage_utils.history.queries import read_trends
+from lineage_utils.history.recording import Recorded, record_run
+from lineage_utils.lineage.centrality import rank_nodes
+from lineage_utils.lineage.critical_path import CriticalPath, critical_path
+from lineage_utils.lineage.importance import Priorities, prioritise
 from lineage_utils.lineage.graph import build_lineage, from_node_link, to_node_link
 from lineage_utils.lineage.orphans import Orphan, Protection, decide, keepers_in, model_files, orphans_in, young_in
 from lineage_utils.lineage.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
 from lineage_utils.lineage.staleness import StaleReport, StalenessRules, find_stale_reports, stale_reports_in
 from lineage_utils.params import load_params
-from lineage_utils.publish import views
+from lineage_utils.publish import trends, views
+from lineage_utils.publish.slack import SlackDelivery, SlackSummary, build_message, deliver
 from lineage_utils.records import records_frame
 from lineage_utils.run_folder import STAGES, Run
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RUNNERS", "STAGES", "cleanup", "crawl", "load_crawl_status", "load_graph", "merge", "open_run", "rank"]
+__all__ = ["RUNNERS", "STAGES", "cleanup", "crawl", "load_crawl_status", "load_graph", "merge", "notify", "open_run",
+           "rank"]
 
 
 def open_run(params_path: str, run_dir: str = "", stage: str = "01_crawl") -> Run:
@@ -195,17 +201,37 @@ def load_graph(run: Run) -> nx.DiGraph:
 # -- 03 rank -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RankResult:
-    centrality: pd.DataFrame
-    priorities: pd.DataFrame
+    centrality: pd.DataFrame  # every node, most important first: the six measures, percentiles, importance
+    priorities: pd.DataFrame  # models that ran, highest priority first
+    priority: Priorities | None = None  # the table with its formula, runtime source and why it may be empty
+    critical: CriticalPath | None = None  # the longest chain by runtime through the latest dbt invocation
+    history: Recorded | None = None  # the run-history store after this run was recorded, and its trends
+
+
+def _headline(graph: nx.DiGraph, summary: dict) -> dict[str, int]:
+    """The counts each run records in the history store (and the Slack summary compares)."""
+    kinds = dict(graph.nodes(data="kind"))
+    return {"models": int(summary.get("models", sum(k == "model" for k in kinds.values()))),
+            "orphans": len(orphans_in(graph)), "stale_reports": len(stale_reports_in(graph)),
+            "reports": int(summary.get("reports", 0)), "queries": int(summary.get("queries", 0))}
 
 
 def rank(run: Run) -> RankResult:
+    params = run.params
     graph = load_graph(run)
-    table = compute_centrality(graph, run.params["centrality.backend"])
+    table = rank_nodes(graph, params["centrality.backend"], weights=params["centrality.weights"],
+                       betweenness_samples=params["centrality.betweenness_samples"], seed=params["centrality.seed"])
+    priority = prioritise(table, graph)  # the latest dbt run; the store's medians are shown beside it
+    critical = critical_path(graph)
+    recorded = record_run(params, run.run_id, _headline(graph, run.read_json("summary") if run.exists("summary")
+                                                        else {}))
     run.write_frame("centrality", table)
+    run.write_frame("priorities", priority.table)
     top = table[table["kind"] == "model"].head(1)
-    run.update_summary(most_central_model=None if top.empty else top["name"].iloc[0])
-    return RankResult(centrality=table, priorities=importance_vs_runtime(table, graph))
+    run.update_summary(most_central_model=None if top.empty else top["name"].iloc[0],
+                       critical_path_seconds=round(float(critical.total_seconds or 0.0), 3))
+    return RankResult(centrality=table, priorities=priority.table, priority=priority, critical=critical,
+                      history=recorded)
 
 
 # -- 04 cleanup --------------------------------------------------------------------------
@@ -282,3 +308,45 @@ def cleanup(run: Run) -> CleanupResult:
 
 
 RUNNERS = {"01_crawl": crawl, "02_merge": merge, "03_rank": rank, "04_cleanup": cleanup}
+
+
+# -- after the chain: the Slack summary ---------------------------------------------------
+def _names(run_dir: Path | None, artifact: str) -> list[str]:
+    if run_dir is None:
+        return []
+    other = Run(run_dir=run_dir, params=None)  # type: ignore[arg-type] - only reads a frame
+    try:
+        return [str(n) for n in other.read_frame(artifact)["name"]] if other.exists(artifact) else []
+    except (ArtifactError, KeyError) as exc:  # an older run's schema: compare with nothing rather than fail
+        logger.warning("slack summary: %s of %s not read (%s)", artifact, run_dir, exc)
+        return []
+
+
+def _previous_run(run: Run) -> Path | None:
+    """The latest earlier run folder beside this one that got as far as 04_cleanup."""
+    earlier = sorted(p for p in run.run_dir.parent.iterdir() if p.is_dir() and p.name < run.run_dir.name
+                     and (p / "data" / "orphan_models.parquet").is_file())
+    return earlier[-1] if earlier else None
+
+
+def notify(run: Run) -> SlackDelivery:
+    """Build the run's Slack summary and deliver it as ``slack.*`` says (always ``data/slack_message.json``)."""
+    params = run.params
+    graph = load_graph(run)
+    summary = run.read_json("summary") if run.exists("summary") else {}
+    counts = {**_headline(graph, summary), "exposures": int(summary.get("exposures_generated", 0))}
+    runs = read_trends(params.history_path).runs
+    earlier = runs[runs["run_id"] != run.run_id].sort_values(["started_at", "run_id"]) if len(runs) else runs
+    previous = None if earlier.empty else {k: earlier.iloc[-1][k] for k in counts if k in earlier.columns}
+    before = _previous_run(run)
+    top = run.read_frame("priorities").head(5) if run.exists("priorities") else pd.DataFrame()
+    message = build_message(SlackSummary(
+        run_id=run.run_id, link=run_link(run), counts=counts, previous=previous,
+        top_candidates=[(r.name, r.priority, r.execution_time) for r in top.itertuples()],
+        new_orphans=sorted(set(_names(run.run_dir, "orphan_models")) - set(_names(before, "orphan_models"))),
+        new_stale_reports=sorted(set(_names(run.run_dir, "stale_reports")) - set(_names(before, "stale_reports")))))
+    history = read_trends(params.history_path)
+    chart = views.png_bytes(trends.models_trend(history.models_per_day, history.cleanups))
+    return deliver(message, run.data_dir, post=params["slack.post"], webhook_env=params["slack.webhook_env"],
+                   token_env=params["slack.token_env"], channel=params["slack.channel"],
+                   api_url=params["slack.api_url"], chart_png=chart)

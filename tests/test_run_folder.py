@@ -80,8 +80,8 @@ def with_params(run: Run, tmp_path, **sections) -> Run:
     return Run(run_dir=run.run_dir, params=build_params(sections, tmp_path))
 
 
-def test_every_params_key_but_run_belongs_to_a_stage():
-    unassigned = [key for key in SPECS if not key.startswith("run.") and first_reader(key) not in STAGES]
+def test_every_params_key_but_run_and_slack_belongs_to_a_stage():
+    unassigned = [key for key in SPECS if not key.startswith(("run.", "slack.")) and first_reader(key) not in STAGES]
     assert unassigned == []
     assert first_reader("bi.data_sources") == "02_merge" and first_reader("bi.workers") == "01_crawl"
 
@@ -102,6 +102,7 @@ def test_each_format_records_its_stage_and_params_digest(run, name, write):
 
 def test_a_stage_is_current_when_its_params_did_not_change(run, tmp_path):
     run.write_frame("centrality", pd.DataFrame({"a": [1]}))
+    run.write_frame("priorities", pd.DataFrame({"a": [1]}))
     assert run.outdated("03_rank") is None
     later = with_params(run, tmp_path, cleanup={"allow_incomplete": True})  # read first by 04 only
     assert later.outdated("03_rank") is None
@@ -117,6 +118,7 @@ def test_a_changed_param_outdates_its_stage_and_names_the_change(run, tmp_path):
 
 def test_an_earlier_stage_s_param_outdates_the_later_stages(run, tmp_path):
     run.write_frame("centrality", pd.DataFrame({"a": [1]}))
+    run.write_frame("priorities", pd.DataFrame({"a": [1]}))
     changed = with_params(run, tmp_path, bi={"workspace": "other"})
     assert "bi.workspace: '' -> 'other'" in changed.outdated("03_rank")
 

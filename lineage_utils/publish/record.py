@@ -10,16 +10,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
+
+from papermill.exceptions import PapermillExecutionError
 
 from lineage_utils.atomic import write_text_atomic
 from lineage_utils.bi.status import CrawlStatus
-from lineage_utils.errors import ArtifactError
+from lineage_utils.errors import ArtifactError, first_line
 from lineage_utils.publish.run_dirs import abandoned
+from lineage_utils.redact import redact
 from lineage_utils.run_folder import ARTIFACTS
 
 logger = logging.getLogger(__name__)
@@ -231,3 +235,39 @@ def settle_abandoned(run_dir: Path) -> RunRecord | None:
         write_run_record(run_dir, record)
     logger.warning("run %s was left running by a process that is gone: marked interrupted", record.run_id)
     return record
+
+
+MAX_MESSAGE = 500
+"""Characters of a failure's message kept in run.json and the index."""
+
+
+# -- failures ------------------------------------------------------------------------
+def _cell_label(source: str) -> str:
+    """The cell's ``#papermill_description=`` label, else its first non-blank line."""
+    match = re.search(r"papermill_description=(\S+)", source or "")
+    if match:
+        return match.group(1)
+    return first_line(source or "", 80)
+
+
+def failure_info(notebook: str, exc: BaseException, secrets: Sequence[str] = ()) -> FailureInfo:
+    """Where and how ``notebook`` failed; every form of ``secrets`` redacted (a second line
+    of defence: run.json, index.html and stderr show this text)."""
+    if isinstance(exc, PapermillExecutionError):
+        return FailureInfo(
+            notebook=notebook,
+            cell=exc.cell_index + 1,
+            execution_count=exc.exec_count,
+            label=redact(_cell_label(exc.source), secrets),
+            ename=exc.ename,
+            evalue=first_line(redact(exc.evalue or "", secrets), MAX_MESSAGE),
+        )
+    # Kernel died, timed out, missing input, ...: no cell to point at.
+    return FailureInfo(
+        notebook=notebook,
+        cell=None,
+        execution_count=None,
+        label="",
+        ename=type(exc).__name__,
+        evalue=first_line(redact(str(exc), secrets), MAX_MESSAGE),
+    )

@@ -147,10 +147,15 @@ def _cause(row: Mapping[str, Any]) -> str:
     return reason.split(":")[0][:80]
 
 
-def png(figure: Any) -> Html:
+def png_bytes(figure: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (as the notebook shows it)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    data = base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
+
+
+def png(figure: Any) -> Html:
+    data = base64.b64encode(png_bytes(figure)).decode()
     return Html(render("views/png.html.j2", alt="chart", data=data))
 
 
