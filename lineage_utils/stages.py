@@ -40,7 +40,9 @@ from lineage_utils.history.queries import read_trends
 from lineage_utils.history.recording import Recorded, record_run
 from lineage_utils.lineage.centrality import rank_nodes
 from lineage_utils.lineage.critical_path import CriticalPath, critical_path
-from lineage_utils.lineage.importance import Priorities, prioritise
+from lineage_utils.lineage.importance import Priorities, consumer_nodes, prioritise
+from lineage_utils.lineage.reach import downstream_reach
+from lineage_utils.lineage.runtimes import execution_times
 from lineage_utils.lineage.graph import build_lineage, from_node_link, to_node_link
 from lineage_utils.lineage.orphans import Orphan, Protection, decide, keepers_in, model_files, orphans_in, young_in
 from lineage_utils.lineage.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
@@ -219,9 +221,12 @@ def _headline(graph: nx.DiGraph, summary: dict) -> dict[str, int]:
 def rank(run: Run) -> RankResult:
     params = run.params
     graph = load_graph(run)
+    runtimes = execution_times(graph)  # the latest dbt run; the store's medians are shown beside it
+    reach = downstream_reach(graph, consumer_nodes(graph), runtimes.seconds)  # one pass for both
     table = rank_nodes(graph, params["centrality.backend"], weights=params["centrality.weights"],
-                       betweenness_samples=params["centrality.betweenness_samples"], seed=params["centrality.seed"])
-    priority = prioritise(table, graph)  # the latest dbt run; the store's medians are shown beside it
+                       betweenness_samples=params["centrality.betweenness_samples"], seed=params["centrality.seed"],
+                       reach=reach)
+    priority = prioritise(table, graph, reach=reach)
     critical = critical_path(graph)
     recorded = record_run(params, run.run_id, _headline(graph, run.read_json("summary") if run.exists("summary")
                                                         else {}))

@@ -156,7 +156,10 @@ def compute_centrality(graph: nx.DiGraph, backend: Backend = "auto", *, betweenn
 
 
 def rank_nodes(graph: nx.DiGraph, backend: Backend = "auto", *, weights: Mapping[str, float] | None = None,
-               betweenness_samples: int = 0, seed: int = 0) -> pd.DataFrame:
-    """``compute_centrality`` with the composite importance (``importance.add_importance``), most important first."""
+               betweenness_samples: int = 0, seed: int = 0, reach: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``compute_centrality`` with the composite importance (``importance.add_importance``), most important first.
+
+    ``reach``: ``reach.downstream_reach`` of ``graph`` when the caller has it (made when not).
+    """
     table = compute_centrality(graph, backend, betweenness_samples=betweenness_samples, seed=seed)
-    return add_importance(table, graph, weights)
+    return add_importance(table, graph, weights, reach)

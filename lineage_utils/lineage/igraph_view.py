@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +19,23 @@ class IndexedGraph:
     """Node id -> vertex index."""
 
 
+_MADE: "weakref.WeakKeyDictionary[nx.DiGraph, tuple[tuple[int, int], IndexedGraph]]" = weakref.WeakKeyDictionary()
+"""Each graph's igraph view, made once while its node and edge counts stay the same (03_rank asks three times)."""
+
+
 def to_igraph(graph: nx.DiGraph) -> IndexedGraph:
-    """Structure only (no attributes): a directed igraph graph with one vertex per node, one edge per edge."""
+    """Structure only (no attributes): a directed igraph graph with one vertex per node, one edge per edge.
+
+    Made once per graph object and reused while its size is unchanged; callers treat it
+    as read-only (``reach`` copies before it contracts a cycle).
+    """
+    stamp = (graph.number_of_nodes(), graph.number_of_edges())
+    made = _MADE.get(graph)
+    if made is not None and made[0] == stamp:
+        return made[1]
     nodes = list(graph.nodes)
     index = {node: i for i, node in enumerate(nodes)}
     edges = [(index[u], index[v]) for u, v in graph.edges]
-    return IndexedGraph(ig.Graph(n=len(nodes), edges=edges, directed=True), nodes, index)
+    view = IndexedGraph(ig.Graph(n=len(nodes), edges=edges, directed=True), nodes, index)
+    _MADE[graph] = (stamp, view)
+    return view

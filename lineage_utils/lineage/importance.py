@@ -136,17 +136,19 @@ class Priorities:
 
 
 def prioritise(table: pd.DataFrame, graph: nx.DiGraph, runtimes: Mapping[str, float] | None = None,
-               weights: Mapping[str, float] | None = None) -> Priorities:
+               weights: Mapping[str, float] | None = None, reach: pd.DataFrame | None = None) -> Priorities:
     """Models that ran, by ``PRIORITY_FORMULA``; ``runtimes``: medians by unique_id (default: run_results).
 
     ``table`` is ``compute_centrality``'s, with importance (``add_importance``) or without
     (then it is added with ``weights``). Downstream reach and runtime come from one pass
-    over the graph (``downstream_reach``).
+    over the graph (``downstream_reach``), or ``reach`` when the caller made it already with
+    the same runtimes (03_rank shares one pass with ``add_importance``).
     """
     found = execution_times(graph, runtimes)
     if not found.seconds:
         return Priorities(pd.DataFrame(columns=list(PRIORITY_COLUMNS)), PRIORITY_FORMULA, found.source, found.reason)
-    reach = downstream_reach(graph, consumer_nodes(graph), found.seconds)
+    if reach is None:
+        reach = downstream_reach(graph, consumer_nodes(graph), found.seconds)
     ranked = table if "importance" in table.columns else add_importance(table, graph, weights, reach)
     models = ranked[ranked["kind"] == "model"]
     ran = models[models["node_id"].isin(found.seconds)].copy()
