@@ -70,12 +70,12 @@ def whole_stage(graph: nx.DiGraph) -> Callable[[], object]:
     run.write_json("lineage", to_node_link(graph))
     run.update_summary(models=sum(1 for _, k in graph.nodes(data="kind") if k == "model"))
     import pandas as pd
-    reports = pd.DataFrame({"archived": [], "type": [], "last_run_at": [], "created_at": []})
+    run.write_frame("reports", pd.DataFrame({"archived": [], "type": [], "last_run_at": [], "created_at": []}))
 
     def call() -> object:
         result = stages.rank(run)
         views.priority_chart(result.priorities)
-        rank_views.trend_charts(result, reports, params.now(), params["staleness.last_run_days"])
+        rank_views.trend_charts(result, run)
         return result
     return call
 

@@ -40,7 +40,7 @@ def test_rank_shows_ranking_priority_path_and_trends_and_each_run_adds_one_histo
     assert (models[models["node_id"].isin(orphans)]["importance"] == 0).all()
     assert "priority = importance" in rank_views.priority(result).markup
     assert result.critical.nodes and "summed runtime" in rank_views.critical_path(result).markup
-    charts = rank_views.trend_charts(result, first.read_frame("reports"), first.params.now(), 100).markup
+    charts = rank_views.trend_charts(result, first).markup
     assert charts.count("<img") == 4
     before = set(read_trends(first.params.history_path).runs["run_id"])
     second = chain(demo_target, runs, "20261201T090000Z")

@@ -83,8 +83,9 @@ def critical_path(result: Any) -> Html:
     return Html(yaml_block(head).markup + table(_rounded(steps)).markup)
 
 
-def trend_charts(result: Any, reports: pd.DataFrame, now: Any, threshold_days: int) -> Html:
-    """Models run per day, the runs' counts, runtime per day, and how long ago reports last ran."""
+def trend_charts(result: Any, run: Any) -> Html:
+    """Models run per day, the runs' counts, runtime per day, and how long ago ``run``'s reports last ran."""
+    reports, now, threshold_days = run.read_frame("reports"), run.params.now(), run.params["staleness.last_run_days"]
     recorded = getattr(result, "history", None)
     parts = []
     if recorded is not None:

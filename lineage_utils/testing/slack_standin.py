@@ -94,7 +94,7 @@ class SlackStandin(LoopbackServer):
     handler_class = SlackHandler
     thread_name = "slack-standin"
 
-    def __init__(self, token: str = "xoxb-standin-bot-token-4f1d0c8a9e2b7c3d", *,
+    def __init__(self, token: str = "standin-slack-bot-token-4f1d0c8a", *,
                  webhook_secret: str = "standinWebhookSecretZq7pW3xK9vR2", channels: tuple[str, ...] = ("C0STANDIN",),
                  webhook_interval: float | None = None):
         self.token, self.webhook_secret = token, webhook_secret

@@ -8,7 +8,6 @@ show the branch never touches it. Tests marked slow run real ``dbt parse``.
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from lineage_utils.actions.patch import Deletion, FileChange
 from lineage_utils.actions.worktree import (BRANCH_PREFIX, build_cleanup_branch, cleanup_branch_name,
                                             commit_message, dbt_message, sanitise_name)
 from lineage_utils.errors import UnsafeActionError
-from tests.actions.gitrepo import git
+from tests.actions.gitrepo import git, user_repo
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dbt_semantic_project"
 NOW = datetime(2026, 11, 25, 11, 3, 56, tzinfo=timezone.utc)
@@ -46,19 +45,10 @@ models:
 @pytest.fixture
 def repo(tmp_path) -> dict:
     """A repository on ``main`` with the dbt project in ``dbt/``, pushed to a bare ``origin``; a dirty tree."""
-    top = tmp_path / "repo"
-    shutil.copytree(FIXTURE, top / "dbt", ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", ".user.yml"))
-    (top / "README.md").write_text("the user's repository\n")
-    git(top, "init", "-q", "-b", "main")
-    git(top, "add", "-A")
-    git(top, "commit", "-q", "-m", "the project")
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    git(top, "remote", "add", "origin", str(remote))
-    git(top, "push", "-q", "origin", "main")
-    (top / "README.md").write_text("the user's repository, being edited\n")
-    (top / "notes.txt").write_text("untracked\n")
-    return {"top": top, "project": top / "dbt", "remote": remote, "tmp": tmp_path}
+    made = user_repo(tmp_path, FIXTURE)
+    (made["top"] / "README.md").write_text("the user's repository, being edited\n")
+    (made["top"] / "notes.txt").write_text("untracked\n")
+    return made
 
 
 def user_state(top: Path) -> tuple[str, str, str, str]:

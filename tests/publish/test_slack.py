@@ -16,7 +16,7 @@ from lineage_utils.testing import payloads
 from lineage_utils.testing.slack_blockkit import block_errors
 from lineage_utils.testing.slack_standin import SlackStandin
 
-TOKEN = "xoxb-test-publish-token-3c9d2e7a1b5f"
+TOKEN = "standin-slack-publish-token-3c9d"
 CHANNEL = "C0STANDIN"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 FAST = {"backoff": 0}
@@ -286,9 +286,9 @@ def test_a_rate_limited_upload_step_is_retried(slack_standin):
 
 def test_a_wrong_token_names_the_method_never_the_token(slack_standin):
     with pytest.raises(SlackError) as caught:
-        upload_chart(PNG, "xoxb-wrong-token-0000000000", CHANNEL, slack_standin.api_url, **FAST)
+        upload_chart(PNG, "standin-wrong-slack-token", CHANNEL, slack_standin.api_url, **FAST)
     assert caught.value.error == "invalid_auth" and "files.getUploadURLExternal" in str(caught.value)
-    assert "xoxb-wrong-token-0000000000" not in str(caught.value)
+    assert "standin-wrong-slack-token" not in str(caught.value)
 
 
 def test_an_unknown_channel_fails_at_complete_upload(slack_standin):

@@ -11,7 +11,7 @@ import requests
 from lineage_utils.testing.slack_blockkit import block_errors
 from lineage_utils.testing.slack_standin import SlackStandin
 
-TOKEN = "xoxb-test-standin-token-8e2b7c3d4f1d"
+TOKEN = "standin-slack-test-token-8e2b"
 CHANNEL = "C0STANDIN"
 
 
@@ -130,7 +130,7 @@ def test_a_dropped_connection_gets_no_response(slack_standin):
     assert post_hook(slack_standin, {"text": "t"}).status_code == 200
 
 
-@pytest.mark.parametrize("token, error", [(None, "not_authed"), ("xoxb-wrong", "invalid_auth")])
+@pytest.mark.parametrize("token, error", [(None, "not_authed"), ("standin-wrong", "invalid_auth")])
 def test_web_api_auth_errors_are_200_ok_false(slack_standin, token, error):
     call = api(slack_standin, "files.getUploadURLExternal", token=token, filename="a.png", length="3")
     assert call.status_code == 200 and call.json() == {"ok": False, "error": error}
