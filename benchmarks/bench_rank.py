@@ -58,7 +58,7 @@ def whole_stage(graph: nx.DiGraph) -> Callable[[], object]:
     from lineage_utils import stages
     from lineage_utils.lineage.graph import to_node_link
     from lineage_utils.params import load_params
-    from lineage_utils.publish import rank_views, views
+    from lineage_utils.publish import rank_views
     from lineage_utils.run_folder import Run
 
     folder = Path(tempfile.mkdtemp(prefix="bench-rank-"))
@@ -74,7 +74,7 @@ def whole_stage(graph: nx.DiGraph) -> Callable[[], object]:
 
     def call() -> object:
         result = stages.rank(run)
-        views.priority_chart(result.priorities)
+        rank_views.priority_chart(result)
         rank_views.trend_charts(result, run)
         return result
     return call

@@ -9,13 +9,15 @@ line and column.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import math
 import zlib
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from lineage_utils.errors import ArtifactError
 
@@ -48,10 +50,38 @@ def dumps_json(obj: Any, indent: int | None = 1) -> str:
     return json.dumps(to_jsonable(obj), indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+@contextmanager
+def gc_paused(freeze: bool = False) -> Iterator[None]:
+    """No cyclic garbage collection inside: for building large trees of containers at once.
+
+    Parsing a 40 MB lineage.json makes millions of dicts and lists; each allocation
+    threshold crossed makes the collector scan them again, which roughly doubles the
+    time (measured: 0.83 s against 0.47 s to parse, 2.0 s against 1.0 s to build the
+    graph). Nothing made here is cyclic garbage, so nothing is lost by waiting; the
+    collector is back on (if it was on) when the block ends, however it ends.
+
+    ``freeze``: what was made is long-lived (the lineage graph a stage works on), so it
+    goes to the permanent generation (``gc.freeze``) when the block ends without error.
+    Otherwise the next full collection rescans all of it (measured: 1.0 s, in whatever
+    call comes next). Frozen objects are still freed when their last reference goes;
+    only a reference cycle among them would outlive the process's need for it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        if freeze:
+            gc.freeze()
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def loads_json(text: str, origin: str) -> Any:
     """Parse JSON text; malformed text names ``origin`` with the line and column."""
     try:
-        return json.loads(text)
+        with gc_paused():
+            return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ArtifactError(
             f"{origin}: malformed JSON at line {exc.lineno}, column {exc.colno} (char {exc.pos}): {exc.msg}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import fields
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 

@@ -4,7 +4,8 @@ Over the DAG of the dbt nodes that ran (those with a runtime), the critical path
 path whose summed execution time is largest: however many threads dbt had, the run took
 at least that long. A dependency through a node that did not run (a source, an ephemeral
 or unselected model) still orders the nodes around it, as dbt's own subset graph keeps
-it, so such nodes count as 0 s and are left out of the path shown. One topological pass.
+it, so such nodes count as 0 s and are left out of the path shown. One topological pass
+(the order from igraph, in C).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Mapping
 import networkx as nx
 import pandas as pd
 
+from lineage_utils.lineage.igraph_view import to_igraph
 from lineage_utils.lineage.runtimes import RuntimeSource, execution_times
 from lineage_utils.lineage.schema import DBT_KINDS
 
@@ -51,24 +53,28 @@ def critical_path(graph: nx.DiGraph, runtimes: Mapping[str, float] | None = None
     if not found.seconds:
         return CriticalPath((), 0.0, 0.0, found.source, empty, found.reason)
     seconds = found.seconds
-    dbt = graph.subgraph(n for n, kind in graph.nodes(data="kind") if kind in DBT_KINDS)
-    try:
-        order = list(nx.topological_sort(dbt))
-    except nx.NetworkXUnfeasible:
-        cycle = " -> ".join(str(u) for u, _ in nx.find_cycle(dbt))
+    view = to_igraph(graph)
+    kinds = dict(graph.nodes(data="kind"))
+    vertices = [i for i, node in enumerate(view.nodes) if kinds[node] in DBT_KINDS]
+    dbt = view.igraph.induced_subgraph(vertices)  # vertex j here is vertices[j] (ids keep their order)
+    if not dbt.is_dag():
+        subgraph = graph.subgraph(view.nodes[i] for i in vertices)
+        cycle = " -> ".join(str(u) for u, _ in nx.find_cycle(subgraph))
         return CriticalPath((), 0.0, sum(seconds.values()), found.source, empty,
                             f"the dbt graph has a cycle ({cycle}), so no longest path")
-    finish: dict = {}
-    before: dict = {}
-    for node in order:
-        parents = list(dbt.predecessors(node))
-        best = min(parents, key=lambda p: (-finish[p], str(p)), default=None)  # ties: smaller id
-        before[node] = best
-        finish[node] = (finish[best] if best is not None else 0.0) + seconds.get(node, 0.0)
-    end = min(order, key=lambda n: (-finish[n], str(n)))
+    names = [view.nodes[i] for i in vertices]
+    parents = dbt.get_adjlist(mode="in")
+    finish = [0.0] * len(names)
+    before: list[int | None] = [None] * len(names)
+    for j in dbt.topological_sorting(mode="out"):  # in C; then one pass over the dbt nodes
+        best = min(parents[j], key=lambda p: (-finish[p], str(names[p])), default=None)  # ties: smaller id
+        before[j] = best
+        finish[j] = (finish[best] if best is not None else 0.0) + seconds.get(names[j], 0.0)
+    order = range(len(names))
+    end: int | None = min(order, key=lambda j: (-finish[j], str(names[j])))
     chain = []
     while end is not None:
-        chain.append(end)
+        chain.append(names[end])
         end = before[end]
     path = tuple(n for n in reversed(chain) if n in seconds)
     rows, clock = [], 0.0

@@ -29,7 +29,7 @@ def to_igraph(graph: nx.DiGraph) -> IndexedGraph:
     Made once per graph object and reused while its size is unchanged; callers treat it
     as read-only (``reach`` copies before it contracts a cycle).
     """
-    stamp = (graph.number_of_nodes(), graph.number_of_edges())
+    stamp = (len(graph), sum(map(len, graph._succ.values())))  # number_of_edges() sums degrees: 5x slower
     made = _MADE.get(graph)
     if made is not None and made[0] == stamp:
         return made[1]

@@ -46,12 +46,13 @@ def execution_times(graph: nx.DiGraph, medians: Mapping[str, float] | None = Non
     left out. No value at all gives an empty mapping with the reason.
     """
     source: RuntimeSource = "history_medians" if medians is not None else "run_results"
-    if medians is not None:
-        pairs = ((node, medians.get(node)) for node in graph if node in medians)
-    else:
-        pairs = ((node, attrs.get("execution_time")) for node, attrs in graph.nodes(data=True))
-    seconds = {node: s for node, value in pairs
-               if graph.nodes[node].get("kind") in DBT_KINDS and (s := _seconds(value)) is not None}
+    seconds: dict[str, float] = {}
+    for node, attrs in graph.nodes(data=True):  # one pass: 80k nodes, most of them BI
+        if attrs.get("kind") not in DBT_KINDS:
+            continue
+        value = attrs.get("execution_time") if medians is None else medians.get(node)
+        if (number := _seconds(value)) is not None:
+            seconds[node] = number
     if seconds:
         return Runtimes(dict(sorted(seconds.items())), source)
     reason = ("no execution times: the runtime history has no median for any node of this graph"

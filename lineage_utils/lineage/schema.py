@@ -118,22 +118,38 @@ def _check_attrs(what: str, attrs: Mapping[str, Any], expected: frozenset[str], 
                             f"(lineage schema {LINEAGE_SCHEMA_VERSION})")
 
 
+_NODE_KEYS = {kind: attrs | {"id"} for kind, attrs in NODE_ATTRS.items()}
+_EDGE_KEYS = {provenance: attrs | {"source", "target"} for provenance, attrs in EDGE_ATTRS.items()}
+
+
 def check_node_link(data: Mapping[str, Any], origin: str = "lineage.json") -> None:
-    """Refuse a node-link document that is not of this schema; name what is at fault."""
+    """Refuse a node-link document that is not of this schema; name what is at fault.
+
+    Each node's and edge's keys are compared as one set first (in C); only one that
+    differs is taken apart to name the missing or unknown attribute.
+    """
     version = (data.get("graph") or {}).get("lineage_schema")
     if version != LINEAGE_SCHEMA_VERSION:
         raise ArtifactError(f"{origin}: lineage schema {version!r}, expected {LINEAGE_SCHEMA_VERSION} "
                             "(re-run 02_merge)")
-    for node in data.get("nodes") or ():
-        attrs = {k: v for k, v in node.items() if k != "id"}
-        kind = attrs.get("kind")
+    for key in ("nodes", "edges"):
+        if not isinstance(data.get(key), list):
+            raise ArtifactError(f"{origin}: '{key}' is {type(data.get(key)).__name__}, not a list")
+        if not all(isinstance(item, dict) for item in data[key]):
+            raise ArtifactError(f"{origin}: '{key}' holds an entry that is not an object")
+    for node in data["nodes"]:
+        kind = node.get("kind")
         if kind not in NODE_ATTRS:
             raise ArtifactError(f"{origin}: node {node.get('id')!r} has unknown kind {kind!r}")
-        _check_attrs(f"node {node.get('id')!r}", attrs, NODE_ATTRS[kind], origin)
-    for edge in data.get("edges") or ():
-        attrs = {k: v for k, v in edge.items() if k not in ("source", "target")}
-        provenance = attrs.get("provenance")
-        where = f"edge {edge.get('source')!r} -> {edge.get('target')!r}"
+        if node.keys() != _NODE_KEYS[kind]:
+            _check_attrs(f"node {node.get('id')!r}", {k: v for k, v in node.items() if k != "id"},
+                         NODE_ATTRS[kind], origin)
+    for edge in data["edges"]:
+        provenance = edge.get("provenance")
         if provenance not in EDGE_ATTRS:
-            raise ArtifactError(f"{origin}: {where} has unknown provenance {provenance!r}")
-        _check_attrs(where, attrs, EDGE_ATTRS[provenance], origin)
+            raise ArtifactError(f"{origin}: edge {edge.get('source')!r} -> {edge.get('target')!r} "
+                                f"has unknown provenance {provenance!r}")
+        if edge.keys() != _EDGE_KEYS[provenance]:
+            _check_attrs(f"edge {edge.get('source')!r} -> {edge.get('target')!r}",
+                         {k: v for k, v in edge.items() if k not in ("source", "target")},
+                         EDGE_ATTRS[provenance], origin)

@@ -13,14 +13,13 @@ import io
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
-import numpy as np
 import pandas as pd
 
 from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.publish.cells import MISSING, cell_text
 from lineage_utils.publish.graph_view import KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, lineage_graph
 from lineage_utils.publish.run_status import crawl_status_of, problem_names
-from lineage_utils.publish.templating import Html, render, report_url, visible
+from lineage_utils.publish.templating import Html, render, report_url
 from lineage_utils.run_folder import Run
 
 # The graph view, its colours and the crawl-problem lines live in their own modules; the
@@ -148,35 +147,19 @@ def _cause(row: Mapping[str, Any]) -> str:
 
 
 def png_bytes(figure: Any) -> bytes:
-    """A matplotlib figure as PNG bytes (as the notebook shows it)."""
+    """A matplotlib figure as PNG bytes (as the notebook shows it).
+
+    The figures lay themselves out (``layout="constrained"``), so the PNG is drawn once:
+    ``bbox_inches="tight"`` would draw every figure twice to measure it first.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
 
 
 def png(figure: Any) -> Html:
     data = base64.b64encode(png_bytes(figure)).decode()
     return Html(render("views/png.html.j2", alt="chart", data=data))
-
-
-def priority_chart(priorities: pd.DataFrame, label_top: int = 8) -> Html:
-    """Runtime (x) against downstream reach (y): the top-right corner is where to optimise."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    runtime = priorities["execution_time"].fillna(0.0)
-    axes.scatter(runtime, priorities["downstream"], s=20 + 12 * priorities["downstream_reports"], alpha=0.6,
-                 color="#4682b4")
-    for _, row in priorities.head(label_top).iterrows():
-        axes.annotate(str(row["name"]), (row["execution_time"] or 0.0, row["downstream"]), fontsize=7)
-    axes.set_xlabel("runtime in the last dbt run (s)")
-    axes.set_ylabel("nodes downstream (models, queries, reports)")
-    axes.set_title("Where optimisation pays: much depends on it, and it is slow\n(marker size: BI reports downstream)")
-    plt.close(figure)
-    return png(figure)
 
 
 # -- the interactive lineage graph -----------------------------------------------------

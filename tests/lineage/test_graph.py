@@ -65,3 +65,22 @@ def test_another_schema_version_is_refused():
     data["graph"]["lineage_schema"] = 1
     with pytest.raises(ArtifactError, match=r"lineage schema 1, expected .*re-run 02_merge"):
         from_node_link(data)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("nodes", None, r"lineage.json: 'nodes' is NoneType, not a list"),
+    ("edges", {"a": 1}, r"lineage.json: 'edges' is dict, not a list"),
+    ("nodes", ["a"], r"lineage.json: 'nodes' holds an entry that is not an object"),
+])
+def test_a_malformed_node_or_edge_list_is_refused_naming_the_key(key, value, message):
+    data = to_node_link(query_graph([("a", "b")], "q"))
+    data[key] = value
+    with pytest.raises(ArtifactError, match=message):
+        from_node_link(data)
+
+
+def test_an_edge_missing_an_attribute_of_its_provenance_is_refused():
+    data = to_node_link(query_graph([("a", "b")], "q"))
+    data["edges"][0].update(provenance="sql", refs=["a"], status="resolved")  # no 'conditional'
+    with pytest.raises(ArtifactError, match=r"edge 'a' -> 'b' lacks attribute 'conditional'"):
+        from_node_link(data)
