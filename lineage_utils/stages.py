@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import networkx as nx
@@ -36,8 +37,10 @@ from lineage_utils.dbt.frames import dbt_edges_frame, dbt_nodes_frame, read_sema
 from lineage_utils.dbt.git_age import file_ages
 from lineage_utils.dbt.tests_of import dbt_tests_frame, properties_paths, read_dbt_tests
 from lineage_utils.errors import ArtifactError, ChainError
-from lineage_utils.history.queries import read_trends
+from lineage_utils.actions.pulls import read_merged_cleanups
+from lineage_utils.history.queries import cleanup_merges, read_trends
 from lineage_utils.history.recording import Recorded, record_run
+from lineage_utils.history.store import CleanupMerge
 from lineage_utils.lineage.centrality import rank_nodes
 from lineage_utils.lineage.critical_path import CriticalPath, critical_path
 from lineage_utils.lineage.importance import Priorities, consumer_nodes, prioritise
@@ -47,7 +50,7 @@ from lineage_utils.lineage.graph import build_lineage, from_node_link, to_node_l
 from lineage_utils.lineage.orphans import Orphan, Protection, decide, keepers_in, model_files, orphans_in, young_in
 from lineage_utils.lineage.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
 from lineage_utils.lineage.staleness import StaleReport, StalenessRules, find_stale_reports, stale_reports_in
-from lineage_utils.params import load_params
+from lineage_utils.params import Params, load_params
 from lineage_utils.publish import trends, views
 from lineage_utils.publish.slack import SlackDelivery, SlackSummary, build_message, deliver
 from lineage_utils.records import records_frame
@@ -218,6 +221,23 @@ def _headline(graph: nx.DiGraph, summary: dict) -> dict[str, int]:
             "reports": int(summary.get("reports", 0)), "queries": int(summary.get("queries", 0))}
 
 
+CLEANUP_LOOKBACK = timedelta(days=365)
+"""How far back the first read of merged cleanup pull requests goes (later reads: from the newest stored)."""
+
+
+def _merged_cleanups(params: Params) -> tuple[list[CleanupMerge], list[str]]:
+    """Model-removal PRs of ours merged since the newest the store knows, for the trend charts' marks."""
+    if not params["github.repo"]:
+        return [], []
+    known = cleanup_merges(params.history_path)
+    known = known[~known["demo"].fillna(False).astype(bool)]
+    now = params.now()
+    since = (pd.Timestamp(known["merged_at"].max()).to_pydatetime() if len(known)
+             else (now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now) - CLEANUP_LOOKBACK)
+    merged, note = read_merged_cleanups(params, since)
+    return [CleanupMerge(f"#{m.number}", m.title, m.merged_at) for m in merged], [note] if note else []
+
+
 def rank(run: Run) -> RankResult:
     params = run.params
     graph = load_graph(run)
@@ -228,8 +248,9 @@ def rank(run: Run) -> RankResult:
                        reach=reach)
     priority = prioritise(table, graph, reach=reach)
     critical = critical_path(graph)
+    cleanups, notes = _merged_cleanups(params)
     recorded = record_run(params, run.run_id, _headline(graph, run.read_json("summary") if run.exists("summary")
-                                                        else {}))
+                                                        else {}), cleanups, notes)
     run.write_frame("centrality", table)
     run.write_frame("priorities", priority.table)
     top = table[table["kind"] == "model"].head(1)

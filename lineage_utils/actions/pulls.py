@@ -26,12 +26,14 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from datetime import datetime, timezone
+from typing import Any, Iterable, Literal, Mapping
 
 from lineage_utils.actions.github import GitHubApiError, GitHubClient, PullRequest
+from lineage_utils.params import Params
 
-__all__ = ["HEAD_PREFIXES", "PrKind", "PullOutcome", "body_with", "find_ours", "marker", "publish_pull", "run_of",
-           "same_set", "set_digest", "update_pull"]
+__all__ = ["HEAD_PREFIXES", "MergedPull", "PrKind", "PullOutcome", "body_with", "find_ours", "marker",
+           "merged_cleanups", "publish_pull", "read_merged_cleanups", "run_of", "same_set", "set_digest", "update_pull"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +129,65 @@ def publish_pull(client: GitHubClient, kind: PrKind, digest: str, run_id: str, h
         except GitHubApiError as exc:  # the new PR stands; the note on the old one is a courtesy
             logger.warning("could not comment on #%d that #%d supersedes it: %s", old.number, pull.number, exc)
     return PullOutcome(pull=pull, opened=True, superseded=tuple(told))
+
+
+@dataclass(frozen=True)
+class MergedPull:
+    """A model-removal pull request of ours that was merged (``merged_at``: naive UTC)."""
+
+    number: int
+    title: str
+    merged_at: datetime
+    url: str
+
+
+def _moment(item: Mapping[str, Any], key: str, repo: str) -> datetime | None:
+    """An ISO 8601 time of a listed pull request as naive UTC; a value that is not one is refused."""
+    value = item.get(key)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise GitHubApiError(f"GitHub API (repo {repo}): pull request #{item.get('number')} has {key} "
+                             f"{str(value)[:40]!r}, not an ISO 8601 time", repo=repo) from None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def merged_cleanups(client: GitHubClient, since: datetime) -> list[MergedPull]:
+    """Our model-removal PRs merged at or after ``since`` (naive UTC), newest first.
+
+    Closed pull requests are read most recently updated first, and reading stops at the
+    first one last updated before ``since`` (a merge is an update, so no later page can
+    hold a newer merge). A PR counts as ours as ``find_ours`` decides: a copied marker on
+    someone else's branch is not a cleanup.
+    """
+    found = []
+    for item in client.paginate(f"/repos/{client.repo}/pulls", {"state": "closed", "sort": "updated",
+                                                                 "direction": "desc"}):
+        if not isinstance(item, Mapping):
+            raise GitHubApiError(f"GitHub API (repo {client.repo}): a listed pull request is a JSON "
+                                 f"{type(item).__name__}, not an object", repo=client.repo)
+        updated = _moment(item, "updated_at", client.repo)
+        if updated is not None and updated < since:
+            break
+        merged = _moment(item, "merged_at", client.repo)
+        pull = PullRequest.from_api(item)
+        if merged is not None and merged >= since and find_ours([pull], "deletion_pr", client.owner):
+            found.append(MergedPull(pull.number, pull.title, merged, pull.html_url))
+    return found
+
+
+def read_merged_cleanups(params: Params, since: datetime) -> tuple[list[MergedPull], str | None]:
+    """``merged_cleanups`` on ``github.repo`` (none when it is not set), or none and why they could not be read.
+
+    Only the trend charts use them, so a failure is a note for the notebook, never the
+    end of the run, and never "no cleanup was merged".
+    """
+    if not params["github.repo"]:
+        return [], None
+    try:
+        with GitHubClient.from_params(params) as client:
+            return merged_cleanups(client, since), None
+    except GitHubApiError as exc:
+        return [], f"merged cleanup pull requests were not read, so the charts may lack some: {exc}"

@@ -15,12 +15,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from lineage_utils.dbt.artifacts import find_artifact
 from lineage_utils.history.importer import import_folder
 from lineage_utils.history.queries import Trends, read_trends
-from lineage_utils.history.store import append_run
+from lineage_utils.history.store import CleanupMerge, append_run
 from lineage_utils.params import Params
 
 __all__ = ["Recorded", "record_run"]
@@ -36,9 +36,11 @@ class Recorded:
     """What the notebook should say: files of the import folder that were bad, no run_results, ..."""
 
 
-def record_run(params: Params, run_id: str, counts: Mapping[str, int]) -> Recorded:
+def record_run(params: Params, run_id: str, counts: Mapping[str, int], cleanups: Iterable[CleanupMerge] = (),
+               notes: Iterable[str] = ()) -> Recorded:
+    """Append this run (and ``cleanups`` merged since the last one); ``notes``: what the charts may lack, and why."""
     store = params.history_path
-    notes: list[str] = []
+    notes = list(notes)
     folder = params.path("history.import_dir")
     if folder is not None:
         report = import_folder(store, folder)
@@ -49,7 +51,7 @@ def record_run(params: Params, run_id: str, counts: Mapping[str, int]) -> Record
         notes.append(f"no run_results.json in {target}: this run's dbt invocation is not in the history")
     now = params.now()
     when = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now  # the store's naive UTC
-    append_run(store, run_id, when, dict(counts), run_results=[run_results] if run_results else [])
+    append_run(store, run_id, when, dict(counts), run_results=[run_results] if run_results else [], cleanups=cleanups)
     for note in notes:
         logger.warning("history: %s", note)
     return Recorded(trends=read_trends(store), store=store, notes=tuple(notes))

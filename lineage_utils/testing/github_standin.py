@@ -4,7 +4,8 @@ Built from GitHub's REST documentation (API version 2022-11-28), not from what t
 client expects:
 
 * ``GET /repos/{o}/{r}/pulls`` (``state`` open|closed|all, ``head=owner:branch``,
-  ``base``, ``per_page`` (default 30, at most 100), ``page``) with a ``Link`` header
+  ``base``, ``sort`` created|updated (``direction``: by default descending for created,
+  ascending otherwise), ``per_page`` (default 30, at most 100), ``page``) with a ``Link`` header
   (``rel="next"``, ``"last"``, ``"first"``, ``"prev"``) as GitHub sends it;
 * ``POST /repos/{o}/{r}/pulls`` -> 201 with the pull request; 422 ``Validation Failed``
   with ``errors[]`` when a pull request is already open for the head and base
@@ -105,12 +106,17 @@ class GitHubStandin(LoopbackServer):
 
     # -- state for tests ------------------------------------------------------------------
     def add_pull(self, head: str, base: str | None = None, title: str = "", body: str = "", *,
-                 state: str = "open", labels: tuple[str, ...] = ()) -> dict[str, Any]:
-        """A pull request made outside the client (another run, a person)."""
+                 state: str = "open", labels: tuple[str, ...] = (), merged_at: str | None = None,
+                 updated_at: str | None = None) -> dict[str, Any]:
+        """A pull request made outside the client (another run, a person); ``merged_at``: merged then (closed)."""
         with self._lock:
             pull = self._new_pull({"title": title or f"Change {head}", "head": head, "body": body,
                                    "base": base or self.default_branch})
-            pull["state"] = state
+            pull["state"] = "closed" if merged_at else state
+            if merged_at:
+                pull.update(merged=True, merged_at=merged_at, closed_at=merged_at, updated_at=merged_at)
+            if updated_at:
+                pull["updated_at"] = updated_at
             pull["labels"] = [self._label(name) for name in labels]
             return copy.deepcopy(pull)
 
@@ -264,8 +270,12 @@ class GitHubStandin(LoopbackServer):
         if state not in ("open", "closed", "all"):
             return self._validation({"resource": "PullRequest", "code": "invalid", "field": "state"})
         head = query.get("head")
-        pulls = sorted((p for p in self.pulls.values() if state == "all" or p["state"] == state),
-                       key=lambda p: -p["number"])  # GitHub's default: created, descending
+        order = query.get("sort", "created")
+        if order not in ("created", "updated", "popularity", "long-running"):
+            return self._validation({"resource": "PullRequest", "code": "invalid", "field": "sort"})
+        key = (lambda p: (p["updated_at"], p["number"])) if order == "updated" else (lambda p: p["number"])
+        pulls = sorted((p for p in self.pulls.values() if state == "all" or p["state"] == state), key=key,
+                       reverse=query.get("direction", "desc" if order == "created" else "asc") == "desc")
         head = head if not head or ":" in head else f"{self.owner}:{head}"
         pulls = [p for p in pulls if (not head or p["head"]["label"] == head)
                  and (not query.get("base") or p["base"]["ref"] == query["base"])]
