@@ -9,14 +9,23 @@ PARAMS ?= params/default.yaml
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: run test test-fast lab bench browser-deps clean-runs distclean
+DAGSTER_STAMP := $(VENV)/.installed-dagster
+
+.PHONY: run test test-fast lab bench dagster browser-deps clean-runs distclean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# The dagster extra, resolved together with the rest (alone it would pull a protobuf dbt-core refuses).
+# `make test` needs it for the Dagster tests; `make run` does not.
+$(DAGSTER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,dagster]"
+	touch $(DAGSTER_STAMP)
 
 run: $(STAMP)  ## the whole chain on the demo (or PARAMS=params/x.yaml)
 	$(BIN)/python run_all.py --params $(PARAMS) $(ARGS)
@@ -29,7 +38,7 @@ browser-deps:
 	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } \
 	  || echo "browser-deps: chromium not installed (not root or no apt-get): browser tests will skip"; }
 
-test: $(STAMP) browser-deps  ## every test, the notebook chain and the browser tests included
+test: $(DAGSTER_STAMP) browser-deps  ## every test, the notebook chain and the browser tests included
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
@@ -42,6 +51,11 @@ lab: $(STAMP)  ## JupyterLab on the notebooks; "Restart & Run All" runs the demo
 	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+dagster: $(DAGSTER_STAMP)  ## the Dagster UI on the four stage assets (DAGSTER_ARGS: e.g. -p 3001)
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} && mkdir -p $$DAGSTER_HOME && export DAGSTER_HOME && \
+	  { [ -f $$DAGSTER_HOME/dagster.yaml ] || printf 'telemetry:\n  enabled: false\n' > $$DAGSTER_HOME/dagster.yaml; } && \
+	  $(BIN)/dagster dev -m lineage_utils.dagster $(DAGSTER_ARGS)
+
 bench: $(STAMP)  ## benchmarks: print figures and ratios (not timed tests)
 	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
 
@@ -49,4 +63,4 @@ clean-runs:
 	rm -rf runs .cache
 
 distclean: clean-runs
-	rm -rf $(VENV)
+	rm -rf $(VENV) .dagster

@@ -274,6 +274,7 @@ class Params:
         buffer = io.StringIO()
         yaml = YAML(typ="safe", pure=True)
         yaml.default_flow_style = False
+        yaml.width = 4096  # a long path stays on its key's line (at 80 columns YAML folds it onto the next)
         yaml.dump(self.to_dict(), buffer)
         write_text_atomic(path, buffer.getvalue())
 

@@ -13,13 +13,9 @@ secret (papermill writes every parameter into the executed notebook and so the H
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +23,11 @@ from typing import NoReturn
 
 import papermill
 from filelock import FileLock, Timeout
-from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from tqdm.auto import tqdm
 
 from lineage_utils import params as params_mod
 from lineage_utils.errors import ChainError, MetapipelineError, first_line
+from lineage_utils.kernels import KERNEL_NAME, kernel_of_this_interpreter
 from lineage_utils.publish.html import render_notebook, write_run_index, write_runs_index
 from lineage_utils.publish.record import failure_info as _failure_info
 from lineage_utils.publish.record import (CrawlOutcome, FailureInfo, RunRecord, read_crawl_outcome, read_run_record,
@@ -44,7 +40,6 @@ from lineage_utils.stages import STAGES, notify
 logger = logging.getLogger(__name__)
 
 NOTEBOOKS: tuple[str, ...] = STAGES
-KERNEL_NAME = "python3"
 
 __all__ = [
     "NOTEBOOKS",
@@ -55,6 +50,8 @@ __all__ = [
     "new_run_id",
     "resume_chain",
     "run_chain",
+    "run_stage",
+    "start_run",
 ]
 
 
@@ -105,61 +102,6 @@ def default_notebooks_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "notebooks"
 
 
-# -------------------------------------------------------------------------- kernel
-
-
-def _runs_this_interpreter(argv0: str) -> bool:
-    """Whether a kernelspec's ``argv[0]`` starts the interpreter running us.
-
-    jupyter_client replaces a bare ``python``/``python3``/``python3.X`` with
-    ``sys.executable``. Paths are compared without resolving symlinks: a venv's
-    ``bin/python`` points at the base interpreter but is a different environment.
-    """
-    major, minor = sys.version_info[:2]
-    if argv0 in {"python", f"python{major}", f"python{major}.{minor}"}:
-        return True
-    ours = Path(os.path.abspath(sys.executable))
-    theirs = Path(os.path.abspath(argv0))
-    return theirs == ours or (theirs.parent == ours.parent and theirs.name.startswith("python"))
-
-
-@contextmanager
-def _kernel_of_this_interpreter(kernel_name: str = KERNEL_NAME) -> Iterator[None]:
-    """Make ``kernel_name`` resolve to an ipykernel of ``sys.executable`` meanwhile.
-
-    If the kernelspec Jupyter would pick (user, env or system folder) starts another
-    interpreter, a kernelspec for ``sys.executable`` is written to a temporary folder
-    put first on ``JUPYTER_PATH`` for the duration; nothing is installed globally.
-    """
-    try:
-        argv0 = KernelSpecManager().get_kernel_spec(kernel_name).argv[0]
-    except NoSuchKernel:
-        argv0 = None
-    if argv0 is not None and _runs_this_interpreter(argv0):
-        yield
-        return
-    logger.debug("kernel %r starts %s, not %s; pinning it", kernel_name, argv0, sys.executable)
-    with tempfile.TemporaryDirectory(prefix="metapipeline-kernels-") as tmp:
-        spec_dir = Path(tmp) / "kernels" / kernel_name
-        spec_dir.mkdir(parents=True)
-        spec = {
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": f"Python {sys.version_info[0]} (metapipeline)",
-            "language": "python",
-            "metadata": {"debugger": True},
-        }
-        (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-        previous = os.environ.get("JUPYTER_PATH")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [tmp, previous]))
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = previous
-
-
 # --------------------------------------------------------------------------- chain
 
 
@@ -179,6 +121,27 @@ def _render(run_dir: Path, name: str) -> None:
         render_notebook(ipynb, run_dir / f"{name}.html")
 
 
+def _prepare(params_path: Path, overrides: Sequence[str], only: Sequence[str] | None, notebooks_dir: Path | None,
+             notebooks: Sequence[str], runs_dir: Path | None) -> tuple[params_mod.Params, Path, tuple[str, ...], Path]:
+    """Params, runs folder, notebooks and their folder, all checked before anything is created."""
+    overrides = list(overrides)
+    if runs_dir is not None:
+        runs_dir = Path(runs_dir).resolve()
+        overrides.append(f"run.runs_dir={runs_dir}")
+    params = params_mod.load_params(Path(params_path), overrides)
+    runs_dir = runs_dir or Path(params.runs_dir)
+    selected = _select(notebooks, only)
+    notebooks_dir = (notebooks_dir or default_notebooks_dir()).resolve()
+    missing = [n for n in selected if not (notebooks_dir / f"{n}.ipynb").is_file()]
+    if missing:
+        raise ChainError(
+            f"notebook(s) not found in {notebooks_dir}: "
+            + ", ".join(f"{n}.ipynb" for n in missing)
+        )
+    check_runs_dir(runs_dir)
+    return params, runs_dir, selected, notebooks_dir
+
+
 def run_chain(
     params_path: Path,
     overrides: Sequence[str] = (),
@@ -195,26 +158,69 @@ def run_chain(
     first failing notebook; what ran is still rendered and indexed, and
     :class:`ChainFailed` names the notebook, the cell and the exception.
     """
-    overrides = list(overrides)
-    if runs_dir is not None:
-        runs_dir = Path(runs_dir).resolve()
-        overrides.append(f"run.runs_dir={runs_dir}")
-    params = params_mod.load_params(Path(params_path), overrides)
-    runs_dir = runs_dir or Path(params.runs_dir)
-    selected = _select(notebooks, only)
-    notebooks_dir = (notebooks_dir or default_notebooks_dir()).resolve()
-    missing = [n for n in selected if not (notebooks_dir / f"{n}.ipynb").is_file()]
-    if missing:
-        raise ChainError(
-            f"notebook(s) not found in {notebooks_dir}: "
-            + ", ".join(f"{n}.ipynb" for n in missing)
-        )
-
-    check_runs_dir(runs_dir)
+    params, runs_dir, selected, notebooks_dir = _prepare(params_path, overrides, only, notebooks_dir, notebooks,
+                                                         runs_dir)
     started = datetime.now(UTC)
     run_dir = create_run_dir(runs_dir, started)
     with hold_run_lock(run_dir):  # before the first run.json: held while this run is alive
         return _execute(run_dir, started, params, selected, notebooks_dir, progress)
+
+
+def start_run(params_path: Path, overrides: Sequence[str] = (), notebooks: Sequence[str] = NOTEBOOKS,
+              runs_dir: Path | None = None) -> Path:
+    """A new run folder for ``notebooks``, none executed yet: for an orchestrator that runs one per step.
+
+    Checked as :func:`run_chain` checks; then ``params.yaml``, ``data/`` and a ``running``
+    run.json exist, and :func:`run_stage` runs each notebook in turn, in any process.
+    """
+    params, runs_dir, selected, _ = _prepare(params_path, overrides, None, None, notebooks, runs_dir)
+    started = datetime.now(UTC)
+    run_dir = create_run_dir(runs_dir, started)
+    with hold_run_lock(run_dir):
+        params.write_effective(run_dir / "params.yaml")
+        (run_dir / "data").mkdir()
+        _publish(run_dir, RunRecord(run_id=run_dir.name, started_at=started.isoformat(timespec="seconds"),
+                                    finished_at=None, status="running", notebooks=selected, pid=os.getpid()))
+    return run_dir
+
+
+def _again(run_dir: Path, notebooks_dir: Path | None, progress: bool, start: int | None,
+           only: str | None = None) -> ChainResult:
+    """Run notebooks of the run in ``run_dir`` again, in its folder and under its ``params.yaml``, holding its lock.
+
+    ``start``: from that notebook to the end (None: from the one that failed or was
+    interrupted); ``only``: that notebook alone, whose predecessors must have run.
+    """
+    run_dir = Path(run_dir).resolve()
+    record = read_run_record(run_dir)
+    if record is None or not (run_dir / "params.yaml").is_file():
+        raise ChainError(f"{run_dir}: no run.json and params.yaml: not a run folder to resume")
+    params = params_mod.load_params(run_dir / "params.yaml")
+    notebooks_dir = (notebooks_dir or default_notebooks_dir()).resolve()
+    if only is not None:
+        if only not in record.notebooks:
+            raise ChainError(f"run {run_dir.name} has no notebook {only!r} (it runs {', '.join(record.notebooks)})")
+        start = record.notebooks.index(only)
+        before = [n for n in record.notebooks[:start] if n not in record.executed]
+        if before or (record.failed_notebook and record.failed_notebook != only):
+            raise ChainError(f"run {run_dir.name}: {only} needs {', '.join(before or [record.failed_notebook])} "
+                             "to have run first")
+    elif start is None:
+        start = (record.notebooks.index(record.executed[-1]) if record.executed
+                 and record.executed[-1] in record.notebooks else 0)
+    lock = FileLock(run_dir / RUN_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ChainError(f"run {run_dir.name} is still running (pid {record.pid}): not resumed") from None
+    try:
+        resumed = replace(record, status="running", finished_at=None, pid=os.getpid(), failed_notebook=None,
+                          failed_cell=None, failure=None, interruption=None, executed=record.notebooks[:start])
+        selected = record.notebooks if only is None else record.notebooks[:start + 1]
+        return _execute(run_dir, datetime.now(UTC), params, selected, notebooks_dir, progress, resumed=resumed,
+                        final=selected[-1] == record.notebooks[-1])
+    finally:
+        lock.release()
 
 
 def resume_chain(run_dir: Path, notebooks_dir: Path | None = None, progress: bool = True) -> ChainResult:
@@ -224,36 +230,31 @@ def resume_chain(run_dir: Path, notebooks_dir: Path | None = None, progress: boo
     completed, its last notebook again (04_cleanup: the apply finishes what is left and
     repeats nothing, ``actions.apply``). A run still alive (its lock held) is refused.
     """
-    run_dir = Path(run_dir).resolve()
-    record = read_run_record(run_dir)
-    if record is None or not (run_dir / "params.yaml").is_file():
-        raise ChainError(f"{run_dir}: no run.json and params.yaml: not a run folder to resume")
-    params = params_mod.load_params(run_dir / "params.yaml")
-    notebooks_dir = (notebooks_dir or default_notebooks_dir()).resolve()
-    if record.status == "complete" or not record.executed:
-        start = len(record.notebooks) - 1 if record.status == "complete" else 0
-    else:
-        start = record.notebooks.index(record.executed[-1]) if record.executed[-1] in record.notebooks else 0
-    lock = FileLock(run_dir / RUN_LOCK)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise ChainError(f"run {run_dir.name} is still running (pid {record.pid}): not resumed") from None
-    try:
-        resumed = replace(record, status="running", finished_at=None, pid=os.getpid(), failed_notebook=None,
-                          failed_cell=None, failure=None, interruption=None, executed=record.notebooks[:start])
-        return _execute(run_dir, datetime.now(UTC), params, record.notebooks, notebooks_dir, progress,
-                        resumed=resumed)
-    finally:
-        lock.release()
+    record = read_run_record(Path(run_dir).resolve())
+    start = len(record.notebooks) - 1 if record is not None and record.status == "complete" else None
+    if record is not None and record.status != "complete" and not record.executed:
+        start = 0
+    return _again(run_dir, notebooks_dir, progress, start)
+
+
+def run_stage(run_dir: Path, name: str, notebooks_dir: Path | None = None, progress: bool = False) -> ChainResult:
+    """Execute the notebook ``name`` in ``run_dir`` (made by :func:`start_run` or an earlier run).
+
+    The notebooks before it must have run there. After the run's last notebook the run
+    is complete (and its Slack summary made); before it, the run stays ``running`` and
+    its lock is free until the next step takes it. A failure is recorded and raised as
+    :class:`ChainFailed`, as in :func:`run_chain`.
+    """
+    return _again(run_dir, notebooks_dir, progress, None, only=name)
 
 
 def _execute(run_dir: Path, started: datetime, params: params_mod.Params, selected: tuple[str, ...],
-             notebooks_dir: Path, progress: bool, resumed: RunRecord | None = None) -> ChainResult:
+             notebooks_dir: Path, progress: bool, resumed: RunRecord | None = None, final: bool = True) -> ChainResult:
     """Run the selected notebooks into the (new, locked) ``run_dir``; see :func:`run_chain`.
 
     ``resumed``: the record of an earlier run in ``run_dir`` whose ``executed`` notebooks
-    are kept; the others run again (:func:`resume_chain`).
+    are kept; the others run again (:func:`resume_chain`). ``final``: the run ends after
+    these (False: :func:`run_stage` before the last notebook; the run stays ``running``).
     """
     run_id = run_dir.name
     allow_incomplete = bool(params["cleanup.allow_incomplete"])
@@ -278,7 +279,7 @@ def _execute(run_dir: Path, started: datetime, params: params_mod.Params, select
     failure: FailureInfo | None = None
     bar = tqdm(selected, desc="notebooks", unit="nb", disable=not progress, leave=True)
     try:
-        with _kernel_of_this_interpreter(KERNEL_NAME):
+        with kernel_of_this_interpreter(KERNEL_NAME):
             for name in bar:
                 bar.set_postfix_str(name)
                 executed.append(name)
@@ -328,6 +329,9 @@ def _execute(run_dir: Path, started: datetime, params: params_mod.Params, select
     record = record.with_crawl(crawl)
     if failure is not None:
         _fail(run_dir, record, failure, crawl)
+    if not final:
+        _publish(run_dir, record)
+        return ChainResult(run_id=run_id, run_dir=run_dir, executed=tuple(executed), crawl=crawl)
     record = replace(record, status="complete", finished_at=_now_iso())
     _publish(run_dir, record)
     logger.info("run %s complete: %s", run_id, run_dir / "index.html")

@@ -79,3 +79,15 @@ def test_each_helper_exists_once(helper):
     places = [f"{p.relative_to(REPO)}:{n}" for p in sorted(PACKAGE.rglob("*.py"))
               for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert len(places) == 1, f"{helper} is written {len(places)} times: {places}"
+
+
+def test_only_the_dagster_subpackage_imports_dagster():
+    """The dagster extra is optional: the base install (run_all.py, the notebooks) must never need it."""
+    needs = re.compile(r"^\s*(import dagster\b|from dagster\b)", re.M)
+    importers = sorted(str(p.relative_to(REPO)) for p in [*PACKAGE.rglob("*.py"), REPO / "run_all.py"]
+                       if needs.search(p.read_text(encoding="utf-8")))
+    assert importers and all(name.startswith("lineage_utils/dagster/") for name in importers), importers
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.modules['dagster'] = None; "
+                           "import lineage_utils.runner, lineage_utils.stages, run_all"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

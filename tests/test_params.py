@@ -265,3 +265,12 @@ def test_an_unknown_apply_kind_is_refused_naming_the_valid_ones(tmp_path):
                                           r"archive, delete_archived"):
         build_params({"cleanup": {"apply_kinds": ["archive", "push"]}}, tmp_path)
     assert build_params({"cleanup": {"apply_kinds": ["archive"]}}, tmp_path)["cleanup.apply_kinds"] == ["archive"]
+
+
+def test_write_effective_keeps_a_long_path_on_its_keys_line(tmp_path, repo_root):
+    deep = tmp_path / ("a-rather-long-folder-name-" * 6) / "runs"
+    params = load_params(repo_root / "params" / "default.yaml", [f"run.runs_dir={deep}"])
+    out = tmp_path / "params.yaml"
+    params.write_effective(out)
+    assert f"  runs_dir: {deep}\n" in out.read_text()
+    assert load_params(out)["run.runs_dir"] == str(deep)

@@ -22,7 +22,8 @@ import pytest
 
 import run_all
 from lineage_utils.errors import ChainError, ParamsError
-from lineage_utils.runner import ChainFailed, _runs_this_interpreter, new_run_id, run_chain
+from lineage_utils.kernels import runs_this_interpreter
+from lineage_utils.runner import ChainFailed, new_run_id, run_chain
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 
@@ -301,10 +302,10 @@ def test_runs_dir_argument_wins_over_params(tmp_path):
 
 def test_kernelspec_commands_that_run_this_interpreter():
     major, minor = sys.version_info[:2]
-    assert _runs_this_interpreter("python")
-    assert _runs_this_interpreter(f"python{major}.{minor}")
-    assert _runs_this_interpreter(sys.executable)
-    assert not _runs_this_interpreter("/usr/bin/elsewhere/python3")
+    assert runs_this_interpreter("python")
+    assert runs_this_interpreter(f"python{major}.{minor}")
+    assert runs_this_interpreter(sys.executable)
+    assert not runs_this_interpreter("/usr/bin/elsewhere/python3")
 
 
 @pytest.mark.slow  # notebook kernels
