@@ -47,9 +47,15 @@ test-fast: $(STAMP)  ## the fast tier: no dbt builds, no notebook kernels
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-lab: $(STAMP)  ## JupyterLab on the notebooks; "Restart & Run All" runs the demo
+LAB_STAMP := $(VENV)/.installed-lab
+
+$(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	touch $(LAB_STAMP)
+
+# Jupyter refuses to start as root unless told; LAB_ARGS passes options on (e.g. --port=8899 --no-browser).
+lab: $(LAB_STAMP)  ## JupyterLab on the notebooks; "Restart & Run All" runs the demo
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 dagster: $(DAGSTER_STAMP)  ## the Dagster UI on the four stage assets (DAGSTER_ARGS: e.g. -p 3001)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} && mkdir -p $$DAGSTER_HOME && export DAGSTER_HOME && \

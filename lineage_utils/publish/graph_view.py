@@ -25,6 +25,10 @@ KIND_COLOURS = {
 SEMANTIC_LAYERS = {"semantic_model": 1, "metric": 2, "saved_query": 3}
 """Columns after the last dbt model for the semantic layer (a derived metric shares its inputs' column)."""
 STATE_COLOURS = {"orphan": "#d62728", "stale": "#ff8c00", "archived": "#7f7f7f", "dataset": "#20b2aa"}
+CHAR_WIDTH = 6.2
+"""Pixels per character of a 10 px sans-serif label, on the wide side (labels are never cut)."""
+BOX_HEIGHT = 640
+"""The view's height in the page; a taller graph pans and zooms inside it."""
 
 
 
@@ -84,13 +88,52 @@ def _tooltip(node: str, attrs: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _by_weight(view: nx.DiGraph, nodes: Iterable[str]) -> list[str]:
+    """Most connected first (then by id, for a stable order): the seeds that explain the most come first."""
+    return sorted(nodes, key=lambda n: (-view.degree(n), str(n)))
+
+
+def focus_cut(view: nx.DiGraph, seeds: Iterable[str], max_nodes: int) -> list[str]:
+    """At most ``max_nodes`` nodes: each seed in turn with its direct neighbours, until the budget is spent.
+
+    A seed comes with what feeds it and what it feeds (most connected first), so a drawn
+    stale report has its models and a drawn orphan its sources: the cut is by relevance
+    to the seeds, never by name. A seed whose group no longer fits still comes alone
+    while there is room.
+    """
+    keep: dict[str, None] = {}
+    for seed in seeds:
+        if len(keep) >= max_nodes:
+            break
+        keep.setdefault(seed)
+        for neighbour in _by_weight(view, {*view.predecessors(seed), *view.successors(seed)}):
+            if len(keep) >= max_nodes:
+                break
+            keep.setdefault(neighbour)
+    return list(keep)
+
+
+def _left_out(view: nx.DiGraph, keep: Iterable[str], total: int) -> str:
+    """What the cut left out, by kind: 'showing 600 of 81,286 nodes; left out 60,412 models, ...'."""
+    kept = set(keep)
+    counts: dict[str, int] = {}
+    for node, kind in view.nodes(data="kind"):
+        if node not in kept:
+            counts[kind or "other"] = counts.get(kind or "other", 0) + 1
+    parts = ", ".join(f"{count:,} {kind.replace('_', ' ')}s" for kind, count in sorted(counts.items(),
+                                                                                       key=lambda kv: -kv[1]))
+    return (f"Showing {len(kept):,} of {total:,} nodes: the orphan models and the stale or archived reports, each "
+            f"with its direct neighbours, most connected first. Left out: {parts}.")
+
+
 def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_nodes: int = 600,
                   run: Run | None = None) -> Html:
     """Inline SVG, layered left (sources) to right (reports). Click a node to light up its lineage.
 
     Orphans are the ones 02_merge stored on the graph unless given. Queries are folded
     into their reports; graphs bigger than ``max_nodes`` are cut down to the
-    neighbourhood of orphans and inactive reports. Given the ``run`` and its crawl was
+    neighbourhood of orphans and inactive reports (``focus_cut``), saying what was left
+    out. Given the ``run`` and its crawl was
     incomplete, orphans are labelled unconfirmed (reports the crawl missed may read them).
     """
     status = crawl_status_of(run)
@@ -105,20 +148,27 @@ def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_n
             for b in ([v] if graph.nodes[v].get("kind") != "bi_query" else list(graph.successors(v))):
                 if a != b:
                     view.add_edge(a, b, dashed=data.get("status") in {"ambiguous", "unparsed"} or bool(data.get("conditional")))
-    if view.number_of_nodes() > max_nodes:
-        focus = orphans | {n for n, a in view.nodes(data=True) if a.get("stale") or a.get("archived")}
-        keep = set(focus)
-        for n in focus:
-            keep |= set(view.predecessors(n)) | set(view.successors(n))
-        view = view.subgraph(sorted(keep)[:max_nodes]).copy()
+    total = view.number_of_nodes()
+    left_out = None
+    if total > max_nodes:
+        stale = [n for n, a in view.nodes(data=True) if a.get("stale") or a.get("archived")]
+        keep = focus_cut(view, [*_by_weight(view, orphans & set(view)), *_by_weight(view, stale)], max_nodes)
+        left_out = _left_out(view, keep, total)
+        view = view.subgraph(keep).copy()
     columns = _columns(view, _layers(view))
-    x_gap, y_gap, pad = 190, 22, 30
-    pos = {n: (pad + layer * x_gap, pad + i * y_gap) for layer, nodes in columns.items() for i, n in enumerate(nodes)}
+    labels = {n: visible(str(a.get("name") or n)) for n, a in view.nodes(data=True)}
+    y_gap, pad = 22, 30
+    left, x = {}, pad
+    for layer in range(max(columns, default=0) + 1):  # each column as wide as its longest label: none is cut
+        left[layer] = x
+        x += max((len(labels[n]) for n in columns.get(layer, ())), default=4) * CHAR_WIDTH + 40
+    pos = {n: (left[layer], pad + i * y_gap) for layer, nodes in columns.items() for i, n in enumerate(nodes)}
+    height = pad * 2 + max((len(v) for v in columns.values()), default=1) * y_gap
     index = {n: i for i, n in enumerate(view)}
     edges = [{"u": index[u], "v": index[v], "x1": pos[u][0], "y1": pos[u][1], "x2": pos[v][0], "y2": pos[v][1],
               "dashed": bool(d.get("dashed"))} for u, v, d in view.edges(data=True)]
     nodes = [{"i": index[n], "x": pos[n][0], "y": pos[n][1], "tooltip": _tooltip(n, a),
-              "colour": _colour(a, orphans, n), "label": visible(str(a.get("name") or n))[:28]}
+              "colour": _colour(a, orphans, n), "label": labels[n]}
              for n, a in view.nodes(data=True)]
     states = {**STATE_COLOURS}
     if unconfirmed:
@@ -127,9 +177,9 @@ def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_n
     legend = [*((k, v) for k, v in KIND_COLOURS.items() if k != "bi_query"), *states.items()]
     return Html(render(
         "views/lineage_graph.html.j2", uid=f"lg{abs(hash(tuple(view))) % 10**8}", legend=legend, edges=edges,
+        left_out=left_out,
         unconfirmed=problem_names(status) if unconfirmed else None,
-        nodes=nodes, width=pad * 2 + max(columns, default=0) * x_gap + 160,
-        height=pad * 2 + max((len(v) for v in columns.values()), default=1) * y_gap,
+        nodes=nodes, width=x + pad, height=height, box_height=min(height, BOX_HEIGHT),
         adjacency={"up": [[index[p] for p in view.predecessors(n)] for n in view],
                    "down": [[index[s] for s in view.successors(n)] for n in view]},
     ))

@@ -17,14 +17,16 @@ import pandas as pd
 
 from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.publish.cells import MISSING, cell_text
-from lineage_utils.publish.graph_view import KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, lineage_graph
+from lineage_utils.publish.graph_view import (CHAR_WIDTH, KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, focus_cut,
+                                              lineage_graph)
 from lineage_utils.publish.run_status import crawl_status_of, problem_names
 from lineage_utils.publish.templating import Html, render, report_url
 from lineage_utils.run_folder import Run
 
 # The graph view, its colours and the crawl-problem lines live in their own modules; the
 # notebooks call them as ``views.<name>``.
-__reexported__ = (KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, MISSING, lineage_graph, problem_names)
+__reexported__ = (CHAR_WIDTH, KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, MISSING, focus_cut, lineage_graph,
+                  problem_names)
 
 
 def configure_display() -> None:

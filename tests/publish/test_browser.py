@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 
+import networkx as nx
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -84,5 +85,58 @@ def test_lineage_graph_click_highlights_lineage(browser, published_demo_run):
     lit = browser.find_elements(By.CSS_SELECTOR, "svg line.e.hi")
     assert 0 < len(dimmed) < len(nodes) and lit
     assert "dim" not in target.get_attribute("class")
+    # exactly the clicked node's lineage: the drawn edges within its ancestors or within its descendants
+    drawn = nx.DiGraph(browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg line.e')).map(e => [+e.dataset.u, +e.dataset.v])"))
+    me = int(target.get_attribute("data-i"))
+    up, down = nx.ancestors(drawn, me) | {me}, nx.descendants(drawn, me) | {me}
+    expected = {(u, v) for u, v in drawn.edges if (u in up and v in up) or (u in down and v in down)}
+    assert {(int(e.get_attribute("data-u")), int(e.get_attribute("data-v"))) for e in lit} == expected
+    assert len(lit) == len(expected) < drawn.number_of_edges()
+    undimmed = {int(n.get_attribute("data-i")) for n in nodes} - {int(n.get_attribute("data-i")) for n in dimmed}
+    assert undimmed == up | down
     browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", target)
     assert browser.find_elements(By.CSS_SELECTOR, "svg g.n.dim") == []
+
+
+def _view_box(browser) -> list[float]:
+    return [float(v) for v in browser.execute_script(
+        "return document.querySelector('.lg svg').getAttribute('viewBox')").split()]
+
+
+def test_lineage_graph_zooms_pans_and_finds_a_node_by_name(browser, published_demo_run):
+    from selenium.webdriver.common.by import By
+
+    browser.get((published_demo_run / "02_merge.html").as_uri())
+    graph = browser.find_element(By.CSS_SELECTOR, ".lg")
+    browser.execute_script("arguments[0].scrollIntoView()", graph)
+    start = _view_box(browser)
+    assert start[:2] == [0, 0] and start[3] <= 640  # actual size, top left
+    graph.find_element(By.CSS_SELECTOR, "button[data-zoom=in]").click()
+    zoomed = _view_box(browser)
+    assert zoomed[2] < start[2] and zoomed[3] < start[3]
+    graph.find_element(By.CSS_SELECTOR, "button[data-zoom=fit]").click()
+    fit = _view_box(browser)
+    width, height = (float(graph.find_element(By.TAG_NAME, "svg").get_attribute(k)) for k in ("data-w", "data-h"))
+    assert fit[2] >= width - 1 or fit[3] >= height - 1  # the whole graph in the box
+    box = graph.find_element(By.CSS_SELECTOR, ".lg-box")
+    browser.execute_script("""
+        const box = arguments[0], r = box.getBoundingClientRect(), x = r.left + 200, y = r.top + 200;
+        box.dispatchEvent(new MouseEvent('mousedown', {clientX: x, clientY: y, bubbles: true}));
+        window.dispatchEvent(new MouseEvent('mousemove', {clientX: x - 120, clientY: y - 60, bubbles: true}));
+        window.dispatchEvent(new MouseEvent('mouseup', {clientX: x - 120, clientY: y - 60, bubbles: true}));""", box)
+    panned = _view_box(browser)
+    assert panned[0] > fit[0] and panned[1] > fit[1] and panned[2:] == fit[2:]
+    search = graph.find_element(By.CSS_SELECTOR, ".lg-find")
+    search.send_keys("fct_partner_sales")
+    found = graph.find_elements(By.CSS_SELECTOR, "g.n.found")
+    assert [n.text for n in found] == ["fct_partner_sales"]
+    assert graph.find_element(By.CSS_SELECTOR, ".lg-status").text == "1 found"
+    centred = _view_box(browser)
+    x, y = (float(found[0].get_attribute(k)) for k in ("data-x", "data-y"))
+    assert abs(centred[0] + centred[2] / 2 - x) < 1 and abs(centred[1] + centred[3] / 2 - y) < 1
+    pairs = browser.execute_script("""return Array.from(document.querySelectorAll('.lg g.n')).map(g => [
+        g.querySelector('text').textContent,
+        g.querySelector('title').textContent.split('\\n').find(l => l.startsWith('name: ')).slice(6)])""")
+    assert [label for label, name in pairs if label != name] == []  # whole names, none cut short
+    assert _script_errors(browser) == []

@@ -104,3 +104,40 @@ def test_reran_note_names_each_stage_and_why(tmp_path):
     markup = views.reran(run)._repr_html_()
     assert "02_merge" in markup and "&lt;b&gt;" in markup and "<b>'" not in markup
     assert views.reran(Run(run_dir=tmp_path, params=run.params)) is None  # nothing shown
+
+
+def test_at_80000_nodes_the_cut_draws_models_with_their_reports_and_says_what_it_left_out():
+    """The cut is by relevance to orphans and stale reports, never alphabetical ("mode.report." < "model.")."""
+    from benchmarks.generate_lineage_graph import generate_lineage
+
+    graph = generate_lineage(models=11_000, queries=50_000)
+    assert graph.number_of_nodes() > 80_000
+    orphans = {n for n, o in graph.nodes(data="orphan") if o}
+    markup = views.lineage_graph(graph, orphans, max_nodes=600)._repr_html_()
+    drawn = drawn_colours(markup)
+    assert 0 < len(drawn) <= 600
+    kinds = {graph.nodes[n]["kind"] for n in drawn}
+    assert {"model", "bi_report"} <= kinds
+    assert sum(graph.nodes[n]["kind"] == "model" for n in drawn) >= 100
+    assert [n for n in drawn if n in orphans] and all(drawn[n] == views.STATE_COLOURS["orphan"]
+                                                      for n in drawn if n in orphans)
+    shown = re.search(r"Showing ([\d,]+) of ([\d,]+) nodes", markup)
+    assert shown and int(shown.group(1).replace(",", "")) == len(drawn)
+    assert "Left out:" in markup and " models" in markup
+
+
+def test_a_cut_seed_comes_with_its_direct_neighbours_most_connected_first():
+    graph = nx.DiGraph()
+    graph.add_edges_from([("s1", "a"), ("s2", "a"), ("s3", "a"), ("b", "a"), ("s1", "x"), ("s2", "x"), ("z", "y")])
+    assert views.focus_cut(graph, ["a", "y"], 4) == ["a", "s1", "s2", "b"]  # s1, s2 feed two nodes
+    assert views.focus_cut(graph, ["a", "y"], 10) == ["a", "s1", "s2", "b", "s3", "y", "z"]
+
+
+def test_a_long_name_is_drawn_whole_and_its_column_is_as_wide_as_it():
+    graph = chain(3)
+    long_name = "fct_" + "very_long_model_name_" * 4
+    graph.nodes["model.p.m1"]["name"] = long_name
+    markup = views.lineage_graph(graph, set())._repr_html_()
+    assert f">{long_name}</text>" in markup
+    xs = sorted({float(x) for x in re.findall(r'data-x="([\d.]+)"', markup)})
+    assert xs[2] - xs[1] >= len(long_name) * views.CHAR_WIDTH  # the next column starts after the label
