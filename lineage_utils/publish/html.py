@@ -64,6 +64,11 @@ def _notebook_exporter() -> HTMLExporter:
         template_name=NOTEBOOK_TEMPLATE,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
         embed_images=True,
+        # A page is for the reader of the findings: no code, no prompts, no papermill labels
+        # (the executed .ipynb beside it keeps them). Cells show their outputs and the markdown.
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
         # The template drops these blocks; empty URLs make sure nothing slips back in.
         require_js_url="",
         mathjax_url="",
@@ -79,8 +84,8 @@ def _notebook_exporter() -> HTMLExporter:
 def render_notebook(ipynb: Path, html: Path) -> None:
     """Render an (executed) notebook to one self-contained, offline HTML file.
 
-    Inputs of cells tagged ``remove_input``, ``parameters`` or ``injected-parameters``
-    are hidden; ``remove_cell`` drops a cell, ``remove_output`` its outputs.
+    No code cell shows its source or prompt, only its outputs (the executed notebook
+    keeps the code); ``remove_cell`` drops a cell, ``remove_output`` its outputs.
     """
     nb = nbformat.read(ipynb, as_version=4)
     resources = {"metadata": {"name": ipynb.stem, "path": str(ipynb.parent)}}

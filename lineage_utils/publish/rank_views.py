@@ -70,7 +70,8 @@ def priority(result: Any, top: int = 10) -> Html:
     shown = [c for c in PRIORITY_COLUMNS if c in pri.table.columns]
     note = f"{pri.formula}  (runtimes from {pri.runtime_source})"
     if pri.without_runtime:
-        note += f"; {pri.without_runtime} models without a runtime are left out"
+        note += (f"; {pri.without_runtime} model{'s' if pri.without_runtime != 1 else ''} without a runtime "
+                 f"{'are' if pri.without_runtime != 1 else 'is'} left out")
     return Html(yaml_block(note).markup + table(_rounded(pri.table.head(top)), shown).markup
                 + _help(["downstream_runtime", "waiting_runtime", "priority"]).markup)
 

@@ -111,15 +111,15 @@ def test_rendered_notebook_embeds_images(executed_notebook, tmp_path):
     assert f"data:image/png;base64,{PNG_1PX}" in html_path.read_text(encoding="utf-8")
 
 
-def test_rendered_notebook_hides_plumbing_inputs(executed_notebook, tmp_path):
+def test_rendered_notebook_shows_outputs_and_no_code(executed_notebook, tmp_path):
     html_path = tmp_path / "01_demo.html"
     render_notebook(executed_notebook, html_path)
     html = html_path.read_text(encoding="utf-8")
     assert "Report title" in html
-    assert "VISIBLE_SOURCE" in html
-    assert "PLUMBING_OUTPUT" in html  # remove_input keeps the output
-    for hidden in ("PLUMBING_SOURCE", "SECRET_LOOKING_DEFAULT", "/runs/x/params.yaml", "DROPPED_CELL"):
-        assert hidden not in html
+    assert "PLUMBING_OUTPUT" in html and f"data:image/png;base64,{PNG_1PX}" in html  # outputs stay
+    for hidden in ("PLUMBING_SOURCE", "VISIBLE_SOURCE", "SECRET_LOOKING_DEFAULT", "/runs/x/params.yaml",
+                   "DROPPED_CELL", "In&nbsp;[", "In [4]"):
+        assert hidden not in html  # no code, no prompts: the page is for the reader of the findings
 
 
 def test_render_writes_atomically_and_replaces(executed_notebook, tmp_path):
