@@ -2,7 +2,8 @@
 
 Notebooks talk only through ``runs/<run_id>/data/*``. Each artifact has one name,
 file and format here; parquet files carry their schema version in the file metadata
-and JSON files in a ``schema_version`` key, so a reader knows what it got.
+and JSON files in a ``schema_version`` key, so a reader knows what it got. Each parquet
+file has a CSV twin beside it (``csvio``), for a browser or a spreadsheet.
 
 Every artifact also records its *provenance*: the stage that wrote it and the digest
 of the params it was made under: in the parquet metadata, else in a hidden sidecar
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lineage_utils.atomic import write_bytes_atomic, write_text_atomic
+from lineage_utils.csvio import frame_to_csv
 from lineage_utils.errors import ArtifactError
 from lineage_utils.jsonio import dumps_json, loads_json, to_jsonable
 from lineage_utils.params import SPECS, Params
@@ -225,6 +227,7 @@ class Run:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         write_bytes_atomic(path, sink.getvalue().to_pybytes())
+        write_text_atomic(path.with_suffix(".csv"), frame_to_csv(frame))  # its twin, for a browser or a spreadsheet
         return path
 
     def read_frame(self, name: str) -> pd.DataFrame:

@@ -229,18 +229,24 @@ def _notebook_rows(
     return rows
 
 
-def _data_files(run_dir: Path) -> list[tuple[str, str]]:
+def _data_files(run_dir: Path) -> list[tuple[str, str, str | None]]:
+    """(label, href, href of the parquet file) per file: a table as its CSV twin (a browser opens it), then the rest."""
     files = [run_dir / "params.yaml", run_dir / RUN_RECORD]
     data_dir = run_dir / "data"
     if data_dir.is_dir():
-        files += sorted(p for p in data_dir.rglob("*") if p.is_file())
+        files += sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix != ".lock")
     for extra in ("actions.jsonl", "cleanup.patch"):
         files.append(run_dir / extra)
     result = []
     for path in files:
-        if path.is_file() and not path.name.startswith("."):
-            relative = path.relative_to(run_dir)
-            result.append((relative.as_posix(), _href(relative)))
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        twin = path.with_suffix(".parquet") if path.suffix == ".csv" else None
+        if path.suffix == ".parquet" and path.with_suffix(".csv").is_file():
+            continue  # listed with its CSV twin
+        relative = path.relative_to(run_dir)
+        parquet = _href(twin.relative_to(run_dir)) if twin is not None and twin.is_file() else None
+        result.append((relative.as_posix(), _href(relative), parquet))
     return result
 
 

@@ -56,13 +56,19 @@ def _report_links(run: Run | None) -> tuple[Any, Any] | None:
     return None if run is None else (run.params["bi.base_url"], run.params["bi.workspace"])
 
 
+FILTER_FROM = 10
+"""A table of more rows than this gets a filter box in the published page (every table there sorts by a
+click on a column's name: the page template's script, so no table carries a script of its own)."""
+
+
 def table(frame: pd.DataFrame, columns: list[str] | None = None, run: Run | None = None,
-          limit: int | None = None) -> Html:
-    """A left-aligned, escaped table; missing values a dash, invisible characters marked.
+          limit: int | None = None, source: str | None = None) -> Html:
+    """A left-aligned, escaped, sortable table; missing values a dash, invisible characters marked.
 
     Given the ``run``, a ``web_url`` column links to each report on the configured BI
     host, built from the row's report ``token``; a URL stored in the data is never a
-    link (it shows as text when no link can be built).
+    link (it shows as text when no link can be built). ``limit`` caps the rows shown;
+    ``source`` (e.g. ``data/orphan_models.csv``) says where all of them are.
     """
     shown = frame[columns] if columns else frame
     links = _report_links(run)
@@ -78,7 +84,7 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, run: Run | None
             row.append({"text": text, "href": href, "num": num, "wrap": len(max(text.split() or [""], key=len)) > 40})
         rows.append(row)
     return Html(render("views/table.html.j2", columns=[cell_text(c) for c in shown.columns], rows=rows,
-                       total=len(shown)))
+                       total=len(shown), source=source, filter_from=FILTER_FROM))
 
 
 def crawl_status(status: CrawlStatus) -> Html:
@@ -234,6 +240,32 @@ ORPHAN_COLUMNS = ["name", "reason", "age", "evidence", "last_consumer_name", "pa
 YOUNG_COLUMNS = ["name", "kept_because", "age", "path"]
 
 
+PAGE_ROWS = 200
+"""Rows a page shows of a long table; the rest are in the data file it names (its CSV twin)."""
+STALE_COLUMNS = ["name", "rules", "evidence", "schedules_count", "web_url"]
+
+
+def stale_reports(result: Any, run: Run | None = None) -> Html:
+    """The stale reports to archive, each with its rules and figures; all of them in ``data/stale_reports.csv``."""
+    frame = result.stale
+    return table(frame, [c for c in STALE_COLUMNS if c in frame.columns], run=run, limit=PAGE_ROWS,
+                 source="data/stale_reports.csv")
+
+
+def planned_actions(result: Any) -> Html:
+    """Every planned, refused or exempt action; all of them in ``data/actions.jsonl``."""
+    return table(actions_table(result.actions), limit=PAGE_ROWS, source="data/actions.jsonl")
+
+
+def exposures_file(result: Any) -> Html:
+    """A link to the generated exposures file and its size, instead of the whole file in the page."""
+    text = result.exposures_yaml or ""
+    count = len(result.exposures or ())
+    return Html(render("views/file_link.html.j2", href="data/exposures.yml", label="data/exposures.yml",
+                       what=f"{count:,} generated exposures, {len(text.encode('utf-8')) / 1024:,.1f} KB; "
+                            "what changes is in the diff above"))
+
+
 def orphan_plan(result: Any, run: Run | None = None, columns: list[str] | None = None) -> Html:
     """The orphan models: to remove, or, when deletions are withheld, what would be proposed.
 
@@ -251,12 +283,14 @@ def orphan_plan(result: Any, run: Run | None = None, columns: list[str] | None =
                   else table(young, [c for c in YOUNG_COLUMNS if c in young.columns]).markup}
     if not result.withheld:
         return Html(render("views/orphan_plan.html.j2", withheld=None, problems=[], count=len(frame),
-                           table=table(frame, shown).markup, **young_part))
+                           table=table(frame, shown, limit=PAGE_ROWS, source="data/orphan_models.csv").markup,
+                           **young_part))
     evidence = "evidence (as far as the incomplete crawl shows)"
     caveated = frame.rename(columns={"evidence": evidence})
     return Html(render("views/orphan_plan.html.j2", withheld=result.withheld, problems=problem_names(crawl_status_of(run)),
                        count=len(frame), **young_part,
-                       table=table(caveated, [evidence if c == "evidence" else c for c in shown]).markup))
+                       table=table(caveated, [evidence if c == "evidence" else c for c in shown], limit=PAGE_ROWS,
+                                   source="data/orphan_models.csv").markup))
 
 
 def actions_table(actions: Iterable[Any]) -> pd.DataFrame:

@@ -140,3 +140,34 @@ def test_lineage_graph_zooms_pans_and_finds_a_node_by_name(browser, published_de
         g.querySelector('title').textContent.split('\\n').find(l => l.startsWith('name: ')).slice(6)])""")
     assert [label for label, name in pairs if label != name] == []  # whole names, none cut short
     assert _script_errors(browser) == []
+
+
+def test_tables_sort_by_a_click_and_long_ones_filter(browser, published_demo_run):
+    from selenium.webdriver.common.by import By
+
+    browser.get((published_demo_run / "03_rank.html").as_uri())
+    table = browser.find_element(By.CSS_SELECTOR, "table.metapipeline-table[data-filter]")
+    heads = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+    column = heads.index("importance")
+
+    def values() -> list[str]:
+        return browser.execute_script(
+            "return Array.from(arguments[0].tBodies[0].rows).filter(r => r.style.display !== 'none')"
+            ".map(r => r.cells[arguments[1]].textContent)", table, column)
+
+    before = values()
+    header = table.find_elements(By.CSS_SELECTOR, "thead th")[column]
+    header.click()
+    assert [float(v) for v in values()] == sorted(float(v) for v in before)
+    header.click()
+    assert [float(v) for v in values()] == sorted((float(v) for v in before), reverse=True)
+    assert header.get_attribute("aria-sort") == "descending"
+    box = browser.find_element(By.CSS_SELECTOR, ".metapipeline-filter input")
+    box.send_keys("fct_")
+    names = browser.execute_script(
+        "return Array.from(arguments[0].tBodies[0].rows).filter(r => r.style.display !== 'none')"
+        ".map(r => r.cells[0].textContent)", table)
+    assert names and all("fct_" in n for n in names) and len(names) < len(before)
+    assert browser.find_element(By.CSS_SELECTOR, ".metapipeline-filter span").text == \
+        f"{len(names)} of {len(before)} rows"
+    assert _script_errors(browser) == []

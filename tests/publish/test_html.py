@@ -99,7 +99,8 @@ def test_rendered_notebook_loads_nothing_from_the_network(executed_notebook, tmp
     html = html_path.read_text(encoding="utf-8")
     found = fetched(html)
     assert remote(found.urls) == []
-    assert found.scripts == []  # no require.js, MathJax, mermaid or widget manager
+    # no require.js, MathJax, mermaid or widget manager: one inline script, the page's own (tables sort and filter)
+    assert found.scripts == [""] and 'document.querySelectorAll("table.metapipeline-table")' in html
     assert "url(http" not in html.replace(" ", "") and "@import" not in html
     assert not any(cdn in html for cdn in ("cdnjs", "unpkg.com", "jsdelivr", "mathjax@", "require.min.js"))
     assert find_external_resources(html) == []
@@ -343,3 +344,15 @@ def test_a_withheld_orphan_count_is_never_shown_as_models_to_remove():
     withheld = dict(headline_values({"orphan_models": 7, "deletions_withheld": True}))
     assert withheld["Orphan models"] == "7 (unconfirmed: crawl incomplete, no deletion proposed)"
     assert dict(headline_values({"orphan_models": 7, "deletions_withheld": False}))["Orphan models"] == "7"
+
+
+def test_the_run_page_lists_a_table_as_its_csv_twin_with_the_parquet_beside_it(tmp_path):
+    from lineage_utils.publish.html import _data_files
+
+    (tmp_path / "data").mkdir()
+    for name in ("orphan_models.parquet", "orphan_models.csv", "lineage.json", "actions.jsonl.lock"):
+        (tmp_path / "data" / name).write_text("x")
+    (tmp_path / "params.yaml").write_text("x")
+    listed = {label: (href, parquet) for label, href, parquet in _data_files(tmp_path)}
+    assert listed == {"params.yaml": ("params.yaml", None), "data/lineage.json": ("data/lineage.json", None),
+                      "data/orphan_models.csv": ("data/orphan_models.csv", "data/orphan_models.parquet")}
