@@ -324,6 +324,8 @@ def cleanup(run: Run) -> CleanupResult:
         applied = apply_cleanup(run, dry.removal, exposures_file, dry.report_calls)
     run.update_summary(stale_reports=len(stale), orphan_models=len(orphans),
                        exposures_generated=len(exposures_file.exposures), exposures_skipped=len(exposures_file.skipped),
+                       **{f"exposures_{kind}": sum(c.change == kind for c in exposures_file.changes)
+                          for kind in ("added", "changed", "removed")},
                        deletions_withheld=bool(withheld),
                        **({} if applied is None else {"deletion_pr": applied.deletion_pr.status,
                                                       "exposures_pr": applied.exposures_pr.status}))

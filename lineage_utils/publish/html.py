@@ -33,6 +33,7 @@ from traitlets.config import Config
 from lineage_utils.atomic import write_text_atomic
 from lineage_utils.publish.record import RUN_RECORD, FailureInfo, read_run_record, settle_abandoned
 from lineage_utils.publish.templating import TEMPLATES_DIR, render
+from lineage_utils.run_folder import STAGES
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,38 @@ def headline_values(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+CLEANUP_PAGE = "04_cleanup.html"
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def next_steps(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What to do now, from the run's summary: ``[(what, link to its section), ...]``; none before 04_cleanup ran."""
+    if "stale_reports" not in summary or "orphan_models" not in summary:
+        return []
+    steps = []
+    stale, orphans = int(summary.get("stale_reports") or 0), int(summary.get("orphan_models") or 0)
+    if stale:
+        steps.append((f"Archive {_plural(stale, 'stale report', 'stale reports')} in the BI tool: each names the "
+                      "rule it broke.", f"{CLEANUP_PAGE}#Stale-reports-to-archive"))
+    if orphans and summary.get("deletions_withheld"):
+        steps.append((f"Fix the crawl first: {_plural(orphans, 'model looks', 'models look')} orphaned in what was "
+                      "crawled, but the crawl was incomplete, so no removal is proposed.",
+                      f"{CLEANUP_PAGE}#Orphan-models"))
+    elif orphans:
+        steps.append((f"Review the removal of {_plural(orphans, 'orphan model', 'orphan models')}: the evidence, the "
+                      "patch and the pull request.", f"{CLEANUP_PAGE}#Orphan-models"))
+    changes = [(int(summary.get(f"exposures_{kind}") or 0), kind) for kind in ("added", "changed", "removed")]
+    if any(count for count, _ in changes):
+        said = ", ".join(f"{count:,} {kind}" for count, kind in changes if count)
+        steps.append((f"Merge the exposures update ({said}) so dbt docs show who reads each model.",
+                      f"{CLEANUP_PAGE}#Generated-exposures"))
+    return steps or [("Nothing to clean up: no stale report, no orphan model, and the exposures are current.",
+                      f"{CLEANUP_PAGE}#Summary")]
+
+
 def read_summary(run_dir: Path) -> dict[str, Any]:
     """``data/summary.json`` as a dict; empty (and logged) when missing or malformed."""
     path = run_dir / SUMMARY
@@ -273,6 +306,7 @@ def write_run_index(
         finished_at=record.finished_at if record else None,
         notes=notes,
         headlines=headline_values(summary),
+        steps=next_steps(summary),
         notebooks=_notebook_rows(run_dir, notebooks, failed),
         files=_data_files(run_dir),
         other_values=other_values,
@@ -285,6 +319,18 @@ def write_run_index(
 def _run_sort_key(run_id: str) -> tuple[str, int]:
     base, _, suffix = run_id.partition("-")
     return base, int(suffix) if suffix.isdigit() else 1
+
+
+def _bi_source(run_dir: Path, summary: Mapping[str, Any]) -> str | None:
+    """The BI side of a run: its workspace, and "snapshot" when it was read from one (not the live API)."""
+    workspace = summary.get("workspace")
+    try:
+        source = json.loads((run_dir / "data" / "crawl_status.json").read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError, AttributeError):
+        source = None
+    if workspace is None and source is None:
+        return None
+    return " ".join(str(part) for part in (workspace, f"({source})" if source else None) if part)
 
 
 def write_runs_index(runs_dir: Path) -> Path:
@@ -307,9 +353,15 @@ def write_runs_index(runs_dir: Path) -> Path:
         elif record.failed_notebook:
             notes.append(f"at {record.failed_notebook}")
         notes += record.notes(detail=False)
+        partial = tuple(record.notebooks) != STAGES
+        if partial:
+            notes.insert(0, "partial run: " + ", ".join(record.notebooks))
         runs.append(
             {
                 "run_id": record.run_id,
+                "project": summary.get("project"),
+                "source": _bi_source(run_dir, summary),
+                "partial": partial,
                 "href": _href(Path(run_dir.name) / RUN_INDEX),
                 "status": record.status,
                 "notes": notes,

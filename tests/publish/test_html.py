@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -356,3 +357,35 @@ def test_the_run_page_lists_a_table_as_its_csv_twin_with_the_parquet_beside_it(t
     listed = {label: (href, parquet) for label, href, parquet in _data_files(tmp_path)}
     assert listed == {"params.yaml": ("params.yaml", None), "data/lineage.json": ("data/lineage.json", None),
                       "data/orphan_models.csv": ("data/orphan_models.csv", "data/orphan_models.parquet")}
+
+
+def test_the_run_page_opens_with_what_to_do_each_step_linked_to_its_section(tmp_path):
+    from lineage_utils.publish.html import next_steps
+
+    full = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
+    run_dir = make_run(tmp_path, "20261201T080000Z", {"stale_reports": 8, "orphan_models": 1, "exposures_added": 2,
+                                                       "exposures_changed": 0, "exposures_removed": 1},
+                       notebooks=full)
+    html = write_run_index(run_dir, full, None).read_text(encoding="utf-8")
+    hrefs = set(re.findall(r'href="([^"]+)"', html))
+    assert html.index("What to do now") < html.index("Headline numbers")
+    assert "Archive 8 stale reports" in html and "Review the removal of 1 orphan model:" in html
+    assert "Merge the exposures update (2 added, 1 removed)" in html
+    assert {"04_cleanup.html#Stale-reports-to-archive", "04_cleanup.html#Orphan-models",
+            "04_cleanup.html#Generated-exposures"} <= hrefs
+    withheld = next_steps({"stale_reports": 0, "orphan_models": 3, "deletions_withheld": True})
+    assert [what for what, _ in withheld] == ["Fix the crawl first: 3 models look orphaned in what was crawled, "
+                                              "but the crawl was incomplete, so no removal is proposed."]
+    assert next_steps({"stale_reports": 0, "orphan_models": 0})[0][0].startswith("Nothing to clean up")
+    assert next_steps({"models": 4}) == []  # 04_cleanup has not run
+
+
+def test_runs_index_shows_project_source_and_partial_runs(tmp_path):
+    full = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
+    whole = make_run(tmp_path, "20261201T080000Z", {"project": "shop_dbt", "workspace": "acme"}, notebooks=full)
+    (whole / "data" / "crawl_status.json").write_text(json.dumps({"source": "mode_api"}))
+    make_run(tmp_path, "20261201T090000Z", {"project": "shop_dbt"}, notebooks=("03_rank", "04_cleanup"))
+    html = write_runs_index(tmp_path).read_text(encoding="utf-8")
+    assert "<th>project</th><th>BI source</th>" in html
+    assert "shop_dbt" in html and "acme (mode_api)" in html
+    assert html.count("partial run: ") == 1 and "partial run: 03_rank, 04_cleanup" in html
