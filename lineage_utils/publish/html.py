@@ -306,7 +306,8 @@ def write_run_index(
         finished_at=record.finished_at if record else None,
         notes=notes,
         headlines=headline_values(summary),
-        steps=next_steps(summary),
+        steps=[(what, href if (run_dir / href.split("#")[0]).is_file() else None)  # no link to a page not there
+               for what, href in next_steps(summary)],
         notebooks=_notebook_rows(run_dir, notebooks, failed),
         files=_data_files(run_dir),
         other_values=other_values,

@@ -366,6 +366,8 @@ def test_the_run_page_opens_with_what_to_do_each_step_linked_to_its_section(tmp_
     run_dir = make_run(tmp_path, "20261201T080000Z", {"stale_reports": 8, "orphan_models": 1, "exposures_added": 2,
                                                        "exposures_changed": 0, "exposures_removed": 1},
                        notebooks=full)
+    assert "04_cleanup.html#" not in write_run_index(run_dir, full, None).read_text(encoding="utf-8")  # no page yet
+    (run_dir / "04_cleanup.html").write_text("<h2 id='Orphan-models'>Orphan models</h2>")
     html = write_run_index(run_dir, full, None).read_text(encoding="utf-8")
     hrefs = set(re.findall(r'href="([^"]+)"', html))
     assert html.index("What to do now") < html.index("Headline numbers")
