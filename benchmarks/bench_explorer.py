@@ -13,26 +13,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_rank import timed  # noqa: E402
 from generate_lineage_graph import generate_lineage  # noqa: E402
 
 from lineage_utils.publish.explorer import find_nodes, focused  # noqa: E402
 
 TARGET = 1.0
-
-
-def timed(call, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def main() -> None:
