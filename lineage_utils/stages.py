@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import networkx as nx
@@ -38,6 +38,7 @@ from lineage_utils.dbt.git_age import file_ages
 from lineage_utils.dbt.tests_of import dbt_tests_frame, properties_paths, read_dbt_tests
 from lineage_utils.errors import ArtifactError, ChainError
 from lineage_utils.actions.pulls import read_merged_cleanups
+from lineage_utils.history.invocations import utc_naive
 from lineage_utils.history.queries import cleanup_merges, read_trends
 from lineage_utils.history.recording import Recorded, record_run
 from lineage_utils.history.store import CleanupMerge
@@ -231,9 +232,8 @@ def _merged_cleanups(params: Params) -> tuple[list[CleanupMerge], list[str]]:
         return [], []
     known = cleanup_merges(params.history_path)
     known = known[~known["demo"].fillna(False).astype(bool)]
-    now = params.now()
     since = (pd.Timestamp(known["merged_at"].max()).to_pydatetime() if len(known)
-             else (now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now) - CLEANUP_LOOKBACK)
+             else utc_naive(params.now().isoformat()) - CLEANUP_LOOKBACK)
     merged, note = read_merged_cleanups(params, since)
     return [CleanupMerge(f"#{m.number}", m.title, m.merged_at) for m in merged], [note] if note else []
 

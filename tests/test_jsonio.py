@@ -58,3 +58,22 @@ def test_corrupt_gzip_data_names_the_file(tmp_path):
     path.write_bytes(gzip.compress(b'{"a": 1}', mtime=0)[:10] + b"\xff" * 32)  # a gzip header over garbage
     with pytest.raises(ArtifactError, match=rf"{path}: cannot be read"):
         read_json(path)
+
+
+def test_gc_paused_turns_the_collector_back_on_however_the_block_ends():
+    import gc
+
+    from lineage_utils.jsonio import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused(freeze=True):
+        raise ValueError("boom")
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with gc_paused(freeze=True):
+        kept = [{"n": i} for i in range(1000)]
+    assert gc.get_freeze_count() > frozen and gc.isenabled() and len(kept) == 1000
+    gc.unfreeze()

@@ -472,3 +472,17 @@ def test_cli_binary_params_file_exits_1_naming_it(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {params}: a binary file") and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_run_stage_refuses_a_stage_whose_predecessors_have_not_run(tmp_path):
+    from lineage_utils.runner import run_stage, start_run
+
+    from tests.conftest import DEMO_PARAMS
+
+    run_dir = start_run(DEMO_PARAMS, runs_dir=tmp_path / "runs")
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "running" and record["executed"] == [] and (run_dir / "params.yaml").is_file()
+    with pytest.raises(ChainError, match=rf"run {run_dir.name}: 02_merge needs 01_crawl to have run first"):
+        run_stage(run_dir, "02_merge")
+    with pytest.raises(ChainError, match=r"has no notebook '05_extra'"):
+        run_stage(run_dir, "05_extra")
