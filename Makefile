@@ -13,7 +13,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 
 DAGSTER_STAMP := $(VENV)/.installed-dagster
 
-.PHONY: run test test-fast lab bench dagster browser-deps clean-runs distclean
+.PHONY: run test test-fast lab lab-publish bench dagster browser-deps clean-runs distclean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# The dagster extra, resolved together with the rest (alone it would pull a protobuf dbt-core refuses).
-# `make test` needs it for the Dagster tests; `make run` does not.
+# The dagster extra, resolved together with the rest (alone it would pull a protobuf dbt-core refuses),
+# and the lab extra: `make test` needs them for the Dagster tests and the explorer; `make run` does not.
 $(DAGSTER_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,dagster]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dagster,lab]"
 	touch $(DAGSTER_STAMP)
 
 run: $(STAMP)  ## the whole chain on the demo (or PARAMS=params/x.yaml)
@@ -56,6 +56,9 @@ $(LAB_STAMP): $(STAMP)
 # Jupyter refuses to start as root unless told; LAB_ARGS passes options on (e.g. --port=8899 --no-browser).
 lab: $(LAB_STAMP)  ## JupyterLab on the notebooks; "Restart & Run All" runs the demo
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+
+lab-publish: $(STAMP)  ## publish the lab run (runs/lab) from the notebooks as saved: HTML, run page, runs index
+	$(BIN)/python -m lineage_utils.publish.lab --params $(PARAMS) --notebooks-dir notebooks
 
 dagster: $(DAGSTER_STAMP)  ## the Dagster UI on the four stage assets (DAGSTER_ARGS: e.g. -p 3001)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster} && mkdir -p $$DAGSTER_HOME && export DAGSTER_HOME && \

@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         help="folder receiving the run (default: the params key run.runs_dir)",
     )
     parser.add_argument(
+        "--publish",
+        type=Path,
+        metavar="DIR",
+        help="copy the finished run to DIR/<run_id>/ and refresh DIR/index.html (the params key publish.dir)",
+    )
+    parser.add_argument(
         "--resume",
         type=Path,
         metavar="RUN_DIR",
@@ -133,17 +139,19 @@ def crawl_report(crawl: CrawlOutcome, run_dir: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.resume is not None and (args.overrides or args.only or args.runs_dir):
-        parser.error("--resume runs a run again under its own params.yaml: --set, --only and --runs-dir do not apply")
+    if args.resume is not None and (args.overrides or args.only or args.runs_dir or args.publish):
+        parser.error("--resume runs a run again under its own params.yaml: --set, --only, --runs-dir and --publish "
+                     "do not apply")
     _configure_logging(args.verbose)
     try:
         if args.resume is not None:
             result = resume_chain(args.resume, notebooks_dir=args.notebooks_dir or DEFAULT_NOTEBOOKS_DIR,
                                   progress=not args.no_progress)
         else:
+            publish = [f"publish.dir={args.publish.resolve()}"] if args.publish is not None else []
             result = run_chain(
                 args.params,
-                overrides=args.overrides,
+                overrides=[*args.overrides, *publish],
                 only=args.only,
                 notebooks_dir=args.notebooks_dir or DEFAULT_NOTEBOOKS_DIR,
                 notebooks=NOTEBOOKS,

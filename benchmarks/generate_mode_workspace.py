@@ -26,7 +26,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def generate_bundle(reports: int = 5000, queries: int = 20000, spaces: int = 10, users: int = 40,
-                    seed: int = 0) -> dict[str, Any]:
+                    seed: int = 0, tables: tuple[str, ...] = TABLES) -> dict[str, Any]:
     rng = random.Random(seed)
     token = lambda: "%012x" % rng.getrandbits(48)  # noqa: E731
     base = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -61,7 +61,7 @@ def generate_bundle(reports: int = 5000, queries: int = 20000, spaces: int = 10,
         tok = token()
         per_report[report["token"]].append({
             "id": 20_000_000 + n, "token": tok, "name": f"Query {n}", "data_source_id": 1001,
-            "raw_query": f"SELECT * FROM {rng.choice(TABLES)} WHERE id > {{{{ min_id }}}}\n"
+            "raw_query": f"SELECT * FROM {rng.choice(tables)} WHERE id > {{{{ min_id }}}}\n"
                          "{% form %}\nmin_id:\n  type: number\n  default: 0\n{% endform %}",
             "created_at": report["created_at"], "updated_at": report["updated_at"],
             "_links": {"self": {"href": f"/api/{WORKSPACE}/reports/{report['token']}/queries/{tok}"}},
@@ -79,7 +79,7 @@ def generate_bundle(reports: int = 5000, queries: int = 20000, spaces: int = 10,
     }
 
 
-def generate_workspace(folder: Path, **options: int) -> Path:
+def generate_workspace(folder: Path, **options: Any) -> Path:
     return write_snapshot_dir(generate_bundle(**options), folder)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["query_refs", "stages", "views", "cleanup", "crawl", "merge", "open_run", "rank"]
+__all__ = ["query_refs", "stages", "views", "cleanup", "crawl", "explore", "merge", "open_run", "rank"]
 __version__ = "0.1.0"
 
 _MODULES = {"stages": "lineage_utils.stages", "query_refs": "lineage_utils.lineage.query_refs",
@@ -23,6 +23,8 @@ _STAGE_FUNCTIONS = frozenset({"cleanup", "crawl", "merge", "open_run", "rank"})
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
         value = importlib.import_module(_MODULES[name])
+    elif name == "explore":
+        value = importlib.import_module("lineage_utils.publish.explorer_widget").explore
     elif name in _STAGE_FUNCTIONS:
         value = getattr(importlib.import_module("lineage_utils.stages"), name)
     else:

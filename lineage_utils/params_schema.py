@@ -88,5 +88,7 @@ SCHEMA: tuple[ParamSpec, ...] = (
     ParamSpec("github.api_url", "str", "https://api.github.com", "GitHub REST API base URL (GitHub Enterprise: https://<host>/api/v3)."),
     ParamSpec("github.repo", "str", "", "The dbt repository on GitHub, as owner/name."),
     ParamSpec("github.token_env", "str", "GITHUB_TOKEN", "Name of the environment variable holding the GitHub token."),
+    ParamSpec("explore.max_nodes", "int", 150, "Most nodes the lab explorer (lu.explore) draws at once: the nearest the focus first; it says what it left out.", minimum=10),
+    ParamSpec("publish.dir", "path", "", "A folder each finished run is copied to (a web server's or a shared drive's), with an index of the runs there; empty: not copied. run_all.py --publish DIR overrides it."),
     ParamSpec("publish.base_url", "str", "", "Where run folders are published (https://...): pull requests link <base_url>/<run_id>/index.html. Empty: the run folder's path."),
 )

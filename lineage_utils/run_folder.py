@@ -46,9 +46,14 @@ FIRST_READ_BY: Mapping[str, str] = {
     "publish.base_url": "04_cleanup", "exposures.path": "02_merge", "history": "03_rank",
 }
 """Params section (or key, which wins) -> the first stage whose outputs depend on it.
-``run`` keys say where a run goes and ``slack`` keys what is sent after it, never what it
-finds: they belong to no stage.
+``run`` keys say where a run goes, ``slack`` keys what is sent after it, ``publish.dir``
+where it is copied and ``explore`` keys how the lab explorer draws it, never what it
+finds: they belong to no stage (``OUTSIDE_THE_CHAIN``).
 ``publish.base_url`` is what the pull request bodies of 04_cleanup link to."""
+
+
+OUTSIDE_THE_CHAIN = ("run.", "slack.", "publish.dir", "explore.")
+"""Prefixes of the params keys no stage reads (changing them outdates nothing)."""
 
 
 def first_reader(key: str) -> str | None:
@@ -117,6 +122,7 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("lineage", "lineage.json", "json", "02_merge"),
         Artifact("centrality", "centrality.parquet", "parquet", "03_rank"),
         Artifact("priorities", "priorities.parquet", "parquet", "03_rank"),
+        Artifact("trend", "trend.parquet", "parquet", "03_rank"),
         Artifact("stale_reports", "stale_reports.parquet", "parquet", "04_cleanup"),
         Artifact("orphan_models", "orphan_models.parquet", "parquet", "04_cleanup"),
         Artifact("exposures", "exposures.yml", "text", "04_cleanup"),

@@ -29,6 +29,7 @@ from lineage_utils import params as params_mod
 from lineage_utils.errors import ChainError, MetapipelineError, first_line
 from lineage_utils.kernels import KERNEL_NAME, kernel_of_this_interpreter
 from lineage_utils.publish.html import render_notebook, write_run_index, write_runs_index
+from lineage_utils.publish.publish_dir import publish_run
 from lineage_utils.publish.record import failure_info as _failure_info
 from lineage_utils.publish.record import (CrawlOutcome, FailureInfo, RunRecord, read_crawl_outcome, read_run_record,
                                           write_run_record)
@@ -328,7 +329,7 @@ def _execute(run_dir: Path, started: datetime, params: params_mod.Params, select
     crawl = read_crawl_outcome(run_dir, allow_incomplete)
     record = record.with_crawl(crawl)
     if failure is not None:
-        _fail(run_dir, record, failure, crawl)
+        _fail(run_dir, record, failure, crawl, params)
     if not final:
         _publish(run_dir, record)
         return ChainResult(run_id=run_id, run_dir=run_dir, executed=tuple(executed), crawl=crawl)
@@ -336,7 +337,15 @@ def _execute(run_dir: Path, started: datetime, params: params_mod.Params, select
     _publish(run_dir, record)
     logger.info("run %s complete: %s", run_id, run_dir / "index.html")
     _notify(run_dir, params)
+    _copy_to_publish_dir(run_dir, params)
     return ChainResult(run_id=run_id, run_dir=run_dir, executed=tuple(executed), crawl=crawl)
+
+
+def _copy_to_publish_dir(run_dir: Path, params: params_mod.Params) -> None:
+    """With ``publish.dir`` set, the finished run is copied there and that folder's index refreshed."""
+    target = params.path("publish.dir")
+    if target is not None:
+        logger.info("run %s published to %s", run_dir.name, publish_run(run_dir, target))
 
 
 def _notify(run_dir: Path, params: params_mod.Params) -> None:
@@ -356,7 +365,8 @@ def _notify(run_dir: Path, params: params_mod.Params) -> None:
         logger.info("slack summary: %s", note)
 
 
-def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo, crawl: CrawlOutcome | None) -> NoReturn:
+def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo, crawl: CrawlOutcome | None,
+          params: params_mod.Params | None = None) -> NoReturn:
     """Render the failed notebook, record the failure and raise :class:`ChainFailed`."""
     try:
         _render(run_dir, failure.notebook)
@@ -371,6 +381,8 @@ def _fail(run_dir: Path, record: RunRecord, failure: FailureInfo, crawl: CrawlOu
         failure=failure,
     )
     _publish(run_dir, record)
+    if params is not None:
+        _copy_to_publish_dir(run_dir, params)  # a failed run is published too: its page says where it failed
     result = ChainResult(run_id=record.run_id, run_dir=run_dir, executed=record.executed, failed=failure,
                          crawl=crawl)
     raise ChainFailed(

@@ -212,6 +212,7 @@ class RankResult:
     priority: Priorities | None = None  # the table with its formula, runtime source and why it may be empty
     critical: CriticalPath | None = None  # the longest chain by runtime through the latest dbt invocation
     history: Recorded | None = None  # the run-history store after this run was recorded, and its trends
+    graph: nx.DiGraph | None = None  # the lineage graph ranked (for the focused views)
 
 
 def _headline(graph: nx.DiGraph, summary: dict) -> dict[str, int]:
@@ -253,11 +254,12 @@ def rank(run: Run) -> RankResult:
                                                         else {}), cleanups, notes)
     run.write_frame("centrality", table)
     run.write_frame("priorities", priority.table)
+    run.write_frame("trend", recorded.trends.runs)  # the run page's sparkline
     top = table[table["kind"] == "model"].head(1)
     run.update_summary(most_central_model=None if top.empty else top["name"].iloc[0],
                        critical_path_seconds=round(float(critical.total_seconds or 0.0), 3))
     return RankResult(centrality=table, priorities=priority.table, priority=priority, critical=critical,
-                      history=recorded)
+                      history=recorded, graph=graph)
 
 
 # -- 04 cleanup --------------------------------------------------------------------------
@@ -274,6 +276,7 @@ class CleanupResult:
     exposures_file: ExposuresFile | None = None  # the generated file: content, collisions skipped, diff
     dry_run: DryRun | None = None  # gated actions, cleanup.patch (and how it was made), pr_body.md
     applied: Applied | None = None  # what cleanup.apply carried out (None: a dry run)
+    graph: nx.DiGraph | None = None  # the lineage graph planned from (for the focused views)
 
 
 def _keeper_frame(graph: nx.DiGraph) -> pd.DataFrame:
@@ -332,7 +335,7 @@ def cleanup(run: Run) -> CleanupResult:
     return CleanupResult(stale=stale_frame, orphans=orphan_frame, keepers=_keeper_frame(graph),
                          exposures_yaml=exposures_yaml, exposures=list(exposures_file.exposures), actions=actions,
                          withheld=withheld, young=_young_frame(graph), exposures_file=exposures_file, dry_run=dry,
-                         applied=applied)
+                         applied=applied, graph=graph)
 
 
 RUNNERS = {"01_crawl": crawl, "02_merge": merge, "03_rank": rank, "04_cleanup": cleanup}

@@ -13,7 +13,7 @@ from lineage_utils.params import load_yaml
 def test_environment_yml_mirrors_pyproject(repo_root):
     project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    wanted = set(project["dependencies"]) | set(extras["test"]) | set(extras["dagster"])  # what make test installs
+    wanted = set(project["dependencies"]) | set(extras["test"]) | set(extras["dagster"]) | set(extras["lab"])  # make test
     env = load_yaml((repo_root / "environment.yml").read_text(), "environment.yml")
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     listed = {p for p in pip if not p.startswith("-e")}

@@ -10,7 +10,7 @@ import pytest
 from lineage_utils.errors import ArtifactError
 from lineage_utils.params import build_params
 from lineage_utils.params import SPECS
-from lineage_utils.run_folder import ARTIFACTS, STAGES, Run, first_reader, params_digest, stage_params
+from lineage_utils.run_folder import ARTIFACTS, OUTSIDE_THE_CHAIN, STAGES, Run, first_reader, params_digest, stage_params
 
 
 @pytest.fixture
@@ -81,8 +81,9 @@ def with_params(run: Run, tmp_path, **sections) -> Run:
 
 
 def test_every_params_key_but_run_and_slack_belongs_to_a_stage():
-    unassigned = [key for key in SPECS if not key.startswith(("run.", "slack.")) and first_reader(key) not in STAGES]
+    unassigned = [key for key in SPECS if not key.startswith(OUTSIDE_THE_CHAIN) and first_reader(key) not in STAGES]
     assert unassigned == []
+    assert [key for key in SPECS if key.startswith(OUTSIDE_THE_CHAIN) and first_reader(key) is not None] == []
     assert first_reader("bi.data_sources") == "02_merge" and first_reader("bi.workers") == "01_crawl"
 
 
@@ -103,6 +104,7 @@ def test_each_format_records_its_stage_and_params_digest(run, name, write):
 def test_a_stage_is_current_when_its_params_did_not_change(run, tmp_path):
     run.write_frame("centrality", pd.DataFrame({"a": [1]}))
     run.write_frame("priorities", pd.DataFrame({"a": [1]}))
+    run.write_frame("trend", pd.DataFrame({"a": [1]}))
     assert run.outdated("03_rank") is None
     later = with_params(run, tmp_path, cleanup={"allow_incomplete": True})  # read first by 04 only
     assert later.outdated("03_rank") is None

@@ -37,11 +37,15 @@ class Focused:
     """Node -> hops from the nearest focus node (0 for the focus itself)."""
     left_out: Mapping[str, int] = field(default_factory=dict)
     """Kind -> how many nodes within the depth (and filters) were not drawn for want of room."""
+    source: nx.DiGraph | None = field(default=None, repr=False, compare=False)
+    """The whole graph the view was cut from (a node's details and why it is an orphan look beyond the view)."""
 
     @property
     def note(self) -> str:
         """One line: what is shown, and what was left out."""
-        shown = f"{self.graph.number_of_nodes():,} nodes around {', '.join(self.focus) or 'nothing'}"
+        names = [str(self.graph.nodes[f].get("name") or f) for f in self.focus[:5]]
+        more = f" and {len(self.focus) - 5:,} more" if len(self.focus) > 5 else ""
+        shown = f"{self.graph.number_of_nodes():,} nodes around {', '.join(names) or 'nothing'}{more}"
         if not self.left_out:
             return shown
         parts = ", ".join(f"{count:,} {kind}" for kind, count in sorted(self.left_out.items(), key=lambda kv: -kv[1]))
@@ -119,7 +123,7 @@ def focused(graph: nx.DiGraph, focus: Iterable[str], up: int = 2, down: int = 2,
     drawn = wanted[:max(max_nodes, len(focus))]
     left = Counter(str(graph.nodes[n].get("kind") or "other") for n in wanted[len(drawn):])
     return Focused(graph=graph.subgraph(drawn).copy(), focus=focus, distance={n: distance[n] for n in drawn},
-                   left_out=dict(left))
+                   left_out=dict(left), source=graph)
 
 
 def node_details(graph: nx.DiGraph, node: str, importance: Mapping[str, float] | None = None) -> dict[str, Any]:

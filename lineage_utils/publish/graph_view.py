@@ -65,8 +65,9 @@ def _columns(graph: nx.DiGraph, layers: Mapping[str, int]) -> dict[int, list[str
     return columns
 
 
-def _colour(attrs: Mapping[str, Any], orphans: set[str], node: str) -> str:
-    if node in orphans:
+def node_colour(attrs: Mapping[str, Any], node: str, orphans: set[str] | None = None) -> str:
+    """What was decided about a node (orphan, archived, stale; a dataset), else what it is."""
+    if (attrs.get("orphan") if orphans is None else node in orphans):
         return STATE_COLOURS["orphan"]
     if attrs.get("archived"):
         return STATE_COLOURS["archived"]
@@ -77,15 +78,38 @@ def _colour(attrs: Mapping[str, Any], orphans: set[str], node: str) -> str:
     return KIND_COLOURS.get(attrs.get("kind"), "#999")
 
 
-def _tooltip(node: str, attrs: Mapping[str, Any]) -> str:
-    parts = [node, f"kind: {attrs.get('kind')}", f"name: {attrs.get('name')}"]
+TOOLTIP_KEYS = {"relation_name": "relation", "materialized": "materialized", "metric_type": "metric type",
+                "stale_rules": "stale because", "archived": "archived", "view_count": "views",
+                "runs_count": "runs", "last_run_at": "last run", "execution_time": "runtime",
+                "importance": "importance", "priority": "priority", "owner": "owner"}
+
+
+def human(key: str, value: Any) -> str:
+    """A figure as a person reads it: runtimes in s/min, counts with separators, scores to 3 figures, dates short."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in {"execution_time", "runtime_s", "downstream_runtime"} and isinstance(value, (int, float)):
+        return f"{value:.2f} s" if value < 60 else f"{value / 60:.1f} min"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    if key.endswith("_at") and isinstance(value, str) and len(value) >= 16 and value[10] in "T ":
+        return value[:16].replace("T", " ") + " UTC"
+    return cell_text(value)
+
+
+def tooltip(node: str, attrs: Mapping[str, Any]) -> str:
+    """A node's tooltip: its name and kind, then what is known of it, in words and rounded figures."""
+    parts = [f"name: {attrs.get('name') or node}", f"kind: {str(attrs.get('kind') or 'other').replace('_', ' ')}",
+             f"id: {node}"]
     if attrs.get("time_spine"):
         parts.append("time spine of the semantic layer")
-    for key in ("relation_name", "materialized", "metric_type", "stale_rules", "archived", "view_count", "runs_count",
-                "last_run_at", "execution_time"):
-        if attrs.get(key) not in (None, [], ""):
-            parts.append(f"{key}: {cell_text(attrs.get(key))}")
-    return "\n".join(parts)
+    for key, label in TOOLTIP_KEYS.items():
+        if attrs.get(key) not in (None, [], "", False):
+            parts.append(f"{label}: {human(key, attrs.get(key))}")
+    parts += [str(line) for line in attrs.get("notes") or ()]
+    return visible("\n".join(parts))
 
 
 def _by_weight(view: nx.DiGraph, nodes: Iterable[str]) -> list[str]:
@@ -126,6 +150,25 @@ def _left_out(view: nx.DiGraph, keep: Iterable[str], total: int) -> str:
             f"with its direct neighbours, most connected first. Left out: {parts}.")
 
 
+def fold_queries(graph: nx.DiGraph) -> nx.DiGraph:
+    """The graph as drawn: each BI query folded into its report (a model -> query -> report path is model -> report).
+
+    An edge is dashed when the read behind it is ambiguous, unparsed or conditional.
+    """
+    view = nx.DiGraph()
+    for node, attrs in graph.nodes(data=True):
+        if attrs.get("kind") != "bi_query":
+            view.add_node(node, **attrs)
+    for u, v, data in graph.edges(data=True):
+        for a in ([u] if graph.nodes[u].get("kind") != "bi_query" else list(graph.successors(u))):
+            for b in ([v] if graph.nodes[v].get("kind") != "bi_query" else list(graph.successors(v))):
+                if a != b:
+                    dashed = data.get("status") in {"ambiguous", "unparsed"} or bool(data.get("conditional"))
+                    if not view.has_edge(a, b) or not dashed:
+                        view.add_edge(a, b, dashed=dashed)
+    return view
+
+
 def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_nodes: int = 600,
                   run: Run | None = None) -> Html:
     """Inline SVG, layered left (sources) to right (reports). Click a node to light up its lineage.
@@ -136,18 +179,8 @@ def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_n
     out. Given the ``run`` and its crawl was
     incomplete, orphans are labelled unconfirmed (reports the crawl missed may read them).
     """
-    status = crawl_status_of(run)
-    unconfirmed = status is not None and not status.complete
     orphans = set(orphan_ids(graph) if orphans is None else orphans)
-    view = nx.DiGraph()
-    for node, attrs in graph.nodes(data=True):
-        if attrs.get("kind") != "bi_query":
-            view.add_node(node, **attrs)
-    for u, v, data in graph.edges(data=True):
-        for a in ([u] if graph.nodes[u].get("kind") != "bi_query" else list(graph.successors(u))):
-            for b in ([v] if graph.nodes[v].get("kind") != "bi_query" else list(graph.successors(v))):
-                if a != b:
-                    view.add_edge(a, b, dashed=data.get("status") in {"ambiguous", "unparsed"} or bool(data.get("conditional")))
+    view = fold_queries(graph)
     total = view.number_of_nodes()
     left_out = None
     if total > max_nodes:
@@ -155,29 +188,48 @@ def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_n
         keep = focus_cut(view, [*_by_weight(view, orphans & set(view)), *_by_weight(view, stale)], max_nodes)
         left_out = _left_out(view, keep, total)
         view = view.subgraph(keep).copy()
+    return render_view(view, orphans, left_out=left_out, run=run)
+
+
+def render_view(view: nx.DiGraph, orphans: Iterable[str] = (), *, left_out: str | None = None, run: Run | None = None,
+                name: str = "lg", focus: Iterable[str] = (), extra_legend: Iterable[tuple[str, str]] = ()) -> Html:
+    """One drawn view (nodes already chosen): layered columns, legend, the pan/zoom/search/highlight script.
+
+    ``focus`` nodes are ringed; ``extra_legend`` adds (label, colour) pairs for node
+    colours a caller set itself (a node's ``colour`` attribute wins over its kind's).
+    """
+    status = crawl_status_of(run)
+    unconfirmed = status is not None and not status.complete
+    orphans = set(orphans)
+    focus = set(focus)
     columns = _columns(view, _layers(view))
     labels = {n: visible(str(a.get("name") or n)) for n, a in view.nodes(data=True)}
     y_gap, pad = 22, 30
     left, x = {}, pad
     for layer in range(max(columns, default=0) + 1):  # each column as wide as its longest label: none is cut
         left[layer] = x
-        x += max((len(labels[n]) for n in columns.get(layer, ())), default=4) * CHAR_WIDTH + 40
-    pos = {n: (left[layer], pad + i * y_gap) for layer, nodes in columns.items() for i, n in enumerate(nodes)}
-    height = pad * 2 + max((len(v) for v in columns.values()), default=1) * y_gap
+        x = round(x + max((len(labels[n]) for n in columns.get(layer, ())), default=4) * CHAR_WIDTH + 40, 1)
+    rows = max((len(v) for v in columns.values()), default=1)
+    pos = {n: (left[layer], pad + ((rows - len(nodes)) // 2 + i) * y_gap)  # a short column is centred
+           for layer, nodes in columns.items() for i, n in enumerate(nodes)}
+    height = pad * 2 + rows * y_gap
     index = {n: i for i, n in enumerate(view)}
     edges = [{"u": index[u], "v": index[v], "x1": pos[u][0], "y1": pos[u][1], "x2": pos[v][0], "y2": pos[v][1],
               "dashed": bool(d.get("dashed"))} for u, v, d in view.edges(data=True)]
-    nodes = [{"i": index[n], "x": pos[n][0], "y": pos[n][1], "tooltip": _tooltip(n, a),
-              "colour": _colour(a, orphans, n), "label": labels[n]}
+    nodes = [{"i": index[n], "id": visible(str(n)), "x": pos[n][0], "y": pos[n][1], "tooltip": tooltip(n, a),
+              "colour": a.get("colour") or node_colour(a, n, orphans), "label": labels[n], "focus": n in focus}
              for n, a in view.nodes(data=True)]
-    states = {**STATE_COLOURS}
+    colours = {node["colour"] for node in nodes}
+    states = {k: v for k, v in STATE_COLOURS.items() if v in colours}
     if unconfirmed:
         states = {("orphan in what was crawled (unconfirmed: crawl incomplete)" if k == "orphan" else k): v
-                  for k, v in STATE_COLOURS.items()}
-    legend = [*((k, v) for k, v in KIND_COLOURS.items() if k != "bi_query"), *states.items()]
+                  for k, v in states.items()}
+    kinds = {a.get("kind") for _, a in view.nodes(data=True)}
+    legend = [*((k.replace("_", " "), v) for k, v in KIND_COLOURS.items() if k in kinds and k != "bi_query"),
+              *states.items(), *extra_legend]
     return Html(render(
-        "views/lineage_graph.html.j2", uid=f"lg{abs(hash(tuple(view))) % 10**8}", legend=legend, edges=edges,
-        left_out=left_out,
+        "views/lineage_graph.html.j2", uid=f"{name}{abs(hash(tuple(view))) % 10**8}", legend=legend, edges=edges,
+        left_out=left_out, ringed=bool(focus),
         unconfirmed=problem_names(status) if unconfirmed else None,
         nodes=nodes, width=x + pad, height=height, box_height=min(height, BOX_HEIGHT),
         adjacency={"up": [[index[p] for p in view.predecessors(n)] for n in view],

@@ -33,6 +33,7 @@ from traitlets.config import Config
 from lineage_utils.atomic import write_text_atomic
 from lineage_utils.publish.record import RUN_RECORD, FailureInfo, read_run_record, settle_abandoned
 from lineage_utils.publish.templating import TEMPLATES_DIR, render
+from lineage_utils.publish.story import run_story
 from lineage_utils.run_folder import STAGES
 
 logger = logging.getLogger(__name__)
@@ -306,6 +307,7 @@ def write_run_index(
         finished_at=record.finished_at if record else None,
         notes=notes,
         headlines=headline_values(summary),
+        story=run_story(run_dir, record.started_at if record else None),
         steps=[(what, href if (run_dir / href.split("#")[0]).is_file() else None)  # no link to a page not there
                for what, href in next_steps(summary)],
         notebooks=_notebook_rows(run_dir, notebooks, failed),
@@ -357,6 +359,8 @@ def write_runs_index(runs_dir: Path) -> Path:
         partial = tuple(record.notebooks) != STAGES
         if partial:
             notes.insert(0, "partial run: " + ", ".join(record.notebooks))
+        if run_dir.name == "lab":
+            notes.insert(0, "lab run (JupyterLab, published by make lab-publish)")
         runs.append(
             {
                 "run_id": record.run_id,

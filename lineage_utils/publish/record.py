@@ -242,7 +242,7 @@ MAX_MESSAGE = 500
 
 
 # -- failures ------------------------------------------------------------------------
-def _cell_label(source: str) -> str:
+def cell_label(source: str) -> str:
     """The cell's ``#papermill_description=`` label, else its first non-blank line."""
     match = re.search(r"papermill_description=(\S+)", source or "")
     if match:
@@ -258,7 +258,7 @@ def failure_info(notebook: str, exc: BaseException, secrets: Sequence[str] = ())
             notebook=notebook,
             cell=exc.cell_index + 1,
             execution_count=exc.exec_count,
-            label=redact(_cell_label(exc.source), secrets),
+            label=redact(cell_label(exc.source), secrets),
             ename=exc.ename,
             evalue=first_line(redact(exc.evalue or "", secrets), MAX_MESSAGE),
         )

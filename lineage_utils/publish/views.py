@@ -17,6 +17,7 @@ import pandas as pd
 
 from lineage_utils.bi.status import CrawlStatus
 from lineage_utils.publish.cells import MISSING, cell_text
+from lineage_utils.publish.focused_views import orphan_view, priority_view, sources_view
 from lineage_utils.publish.graph_view import (CHAR_WIDTH, KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, focus_cut,
                                               lineage_graph)
 from lineage_utils.publish.run_status import crawl_status_of, problem_names
@@ -26,7 +27,7 @@ from lineage_utils.run_folder import Run
 # The graph view, its colours and the crawl-problem lines live in their own modules; the
 # notebooks call them as ``views.<name>``.
 __reexported__ = (CHAR_WIDTH, KIND_COLOURS, SEMANTIC_LAYERS, STATE_COLOURS, MISSING, focus_cut, lineage_graph,
-                  problem_names)
+                  orphan_view, priority_view, problem_names, sources_view)
 
 
 def configure_display() -> None:
@@ -61,6 +62,17 @@ FILTER_FROM = 10
 click on a column's name: the page template's script, so no table carries a script of its own)."""
 
 
+ID_COLUMNS = ("unique_id", "node_id")
+
+
+def _short_names_first(order: list[str]) -> list[str]:
+    """A full id column before ``name`` goes last: the name a person reads comes first."""
+    for key in ID_COLUMNS:
+        if key in order and "name" in order and order.index(key) < order.index("name"):
+            order = [c for c in order if c != key] + [key]
+    return order
+
+
 def table(frame: pd.DataFrame, columns: list[str] | None = None, run: Run | None = None,
           limit: int | None = None, source: str | None = None) -> Html:
     """A left-aligned, escaped, sortable table; missing values a dash, invisible characters marked.
@@ -70,7 +82,7 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, run: Run | None
     link (it shows as text when no link can be built). ``limit`` caps the rows shown;
     ``source`` (e.g. ``data/orphan_models.csv``) says where all of them are.
     """
-    shown = frame[columns] if columns else frame
+    shown = frame[columns] if columns else frame[_short_names_first(list(frame.columns))]
     links = _report_links(run)
     tokens = frame[TOKEN_COLUMN].tolist() if TOKEN_COLUMN in frame.columns else [None] * len(frame)
     numeric = [pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
@@ -175,15 +187,37 @@ def yaml_block(text: str) -> Html:
     return Html(render("views/yaml_block.html.j2", text=text))
 
 
+TEXT_LINES = 120
+"""Lines of a long text (a diff, a pull request body) shown in the page; the file linked has them all."""
+
+
+def capped_text(text: str, href: str, what: str, lines: int = TEXT_LINES) -> Html:
+    """A text block of at most ``lines`` lines; a longer text ends with a link to its whole file."""
+    kept = text.splitlines()
+    if len(kept) <= lines:
+        return yaml_block(text)
+    link = render("views/file_link.html.j2", href=href, label=href,
+                  what=f"the first {lines:,} of {len(kept):,} lines are shown; {what}, "
+                       f"{len(text.encode('utf-8')) / 1024:,.1f} KB")
+    return Html(yaml_block("\n".join(kept[:lines]) + "\n...").markup + link)
+
+
 def exposures_plan(result: Any) -> Html:
-    """What the generated exposures file changes, each with its reasons, then the unified diff."""
+    """What the generated exposures file changes, each with its reasons, then a summary of the diff and its start."""
     plan = result.exposures_file
     rows = pd.DataFrame(plan.change_rows(), columns=["exposure", "change", "report", "reasons"])
     check = getattr(result.dry_run, "exposures_check", None)
     verdict = (f"validation: no change to {plan.path}, nothing to parse" if check is None
                else f"validation: {check.message}")
-    return Html(table(rows).markup + yaml_block(verdict).markup
-                + yaml_block(plan.diff or f"no change to {plan.path}").markup)
+    diff = plan.diff or ""
+    added = sum(1 for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in diff.splitlines() if line.startswith("-") and not line.startswith("---"))
+    counts = ", ".join(f"{sum(c.change == kind for c in plan.changes):,} {kind}"
+                       for kind in ("added", "changed", "removed"))
+    summary = (f"{verdict}\n{plan.path}: {counts}; the diff adds {added:,} lines and removes {removed:,}"
+               if diff else f"{verdict}\nno change to {plan.path}")
+    return Html(table(rows, limit=PAGE_ROWS, source="data/exposures.diff").markup + yaml_block(summary).markup
+                + (capped_text(diff, "data/exposures.diff", "the whole diff").markup if diff else ""))
 
 
 def applied(result: Any) -> Html:
@@ -207,7 +241,7 @@ def cleanup_patch(result: Any) -> Html:
 
 def pr_body(result: Any) -> Html:
     """The pull request's body (``pr_body.md``) as the Markdown text a reviewer would get."""
-    return yaml_block(result.dry_run.pr_body)
+    return capped_text(result.dry_run.pr_body, "data/pr_body.md", "the whole body")
 
 
 def cleanup_summary(result: Any, run: Run | None = None) -> Html:

@@ -6,11 +6,14 @@ Needs Debian's chromium and chromium-driver (`make browser-deps`, which `make te
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import networkx as nx
 import pytest
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
 
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -72,13 +75,34 @@ def test_notebook_pages_render_offline_without_errors(browser, published_demo_ru
     assert browser.save_screenshot(str(tmp_path / f"{page}.png"))
 
 
-def test_lineage_graph_click_highlights_lineage(browser, published_demo_run):
+FOCUSED_VIEWS = {"02_merge": ("sources", 3), "03_rank": ("priority", 8), "04_cleanup": ("orphans", 7)}
+"""Page -> its focused view and how many focus nodes it rings (data sources, top priorities, orphans of the demo)."""
+
+
+@pytest.mark.parametrize("page", sorted(FOCUSED_VIEWS))
+def test_each_page_draws_its_focused_view_with_its_focus_ringed(browser, published_demo_run, page):
     from selenium.webdriver.common.by import By
 
-    browser.get((published_demo_run / "02_merge.html").as_uri())
+    name, focus = FOCUSED_VIEWS[page]
+    browser.get((published_demo_run / f"{page}.html").as_uri())
+    (view,) = browser.find_elements(By.CSS_SELECTOR, f".lg[id^={name}]")
+    drawn = view.find_elements(By.CSS_SELECTOR, "g.n")
+    assert len(view.find_elements(By.CSS_SELECTOR, "g.n.focus")) == focus < len(drawn)
+    assert f"Showing {len(drawn)} nodes" in view.text
+    assert all(g.find_element(By.TAG_NAME, "circle").size["width"] > 0 for g in drawn[:5])  # drawn, not hidden
+    assert _script_errors(browser) == []
+
+
+@pytest.mark.parametrize("page, name", [("04_cleanup", "fct_partner_sales"), ("02_merge", "dim_customers"),
+                                        ("03_rank", None)])  # None: the first ringed node (runtimes vary)
+def test_lineage_graph_click_highlights_lineage(browser, published_demo_run, page, name):
+    from selenium.webdriver.common.by import By
+
+    browser.get((published_demo_run / f"{page}.html").as_uri())
     nodes = browser.find_elements(By.CSS_SELECTOR, "svg g.n")
-    assert len(nodes) > 50
-    target = next(n for n in nodes if n.find_element(By.TAG_NAME, "text").text == "fct_partner_sales")
+    assert len(nodes) > 10
+    target = next(n for n in nodes if n.find_element(By.TAG_NAME, "text").text == name
+                  or (name is None and "focus" in n.get_attribute("class")))
     browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})", target)
     browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", target)
     dimmed = browser.find_elements(By.CSS_SELECTOR, "svg g.n.dim")
@@ -107,7 +131,7 @@ def _view_box(browser) -> list[float]:
 def test_lineage_graph_zooms_pans_and_finds_a_node_by_name(browser, published_demo_run):
     from selenium.webdriver.common.by import By
 
-    browser.get((published_demo_run / "02_merge.html").as_uri())
+    browser.get((published_demo_run / "03_rank.html").as_uri())
     graph = browser.find_element(By.CSS_SELECTOR, ".lg")
     browser.execute_script("arguments[0].scrollIntoView()", graph)
     start = _view_box(browser)
@@ -127,11 +151,13 @@ def test_lineage_graph_zooms_pans_and_finds_a_node_by_name(browser, published_de
         window.dispatchEvent(new MouseEvent('mouseup', {clientX: x - 120, clientY: y - 60, bubbles: true}));""", box)
     panned = _view_box(browser)
     assert panned[0] > fit[0] and panned[1] > fit[1] and panned[2:] == fit[2:]
+    name = graph.find_element(By.CSS_SELECTOR, "g.n.focus text").get_attribute("textContent")  # runtimes vary
     search = graph.find_element(By.CSS_SELECTOR, ".lg-find")
-    search.send_keys("fct_partner_sales")
+    search.send_keys(name)
     found = graph.find_elements(By.CSS_SELECTOR, "g.n.found")
-    assert [n.text for n in found] == ["fct_partner_sales"]
-    assert graph.find_element(By.CSS_SELECTOR, ".lg-status").text == "1 found"
+    texts = [n.find_element(By.TAG_NAME, "text").get_attribute("textContent") for n in found]
+    assert name in texts and all(name.lower() in text.lower() for text in texts)
+    assert graph.find_element(By.CSS_SELECTOR, ".lg-status").text == f"{len(found)} found"
     centred = _view_box(browser)
     x, y = (float(found[0].get_attribute(k)) for k in ("data-x", "data-y"))
     assert abs(centred[0] + centred[2] / 2 - x) < 1 and abs(centred[1] + centred[3] / 2 - y) < 1
@@ -170,4 +196,85 @@ def test_tables_sort_by_a_click_and_long_ones_filter(browser, published_demo_run
     assert names and all("fct_" in n for n in names) and len(names) < len(before)
     assert browser.find_element(By.CSS_SELECTOR, ".metapipeline-filter span").text == \
         f"{len(names)} of {len(before)} rows"
+    assert _script_errors(browser) == []
+
+
+SCREENSHOTS = REPO / "runs" / "screenshots"
+"""Where the browser tests leave their screenshots of a published demo run (runs/ is not committed)."""
+
+
+def _screenshot(browser, name: str, element=None) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    if element is not None:
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", element)
+    assert browser.save_screenshot(str(path))
+    return path
+
+
+def test_screenshots_of_the_run_page_and_the_focused_orphan_view(browser, published_demo_run):
+    from selenium.webdriver.common.by import By
+
+    browser.get((published_demo_run / "index.html").as_uri())
+    assert _screenshot(browser, "run_page").stat().st_size > 10_000
+    browser.get((published_demo_run / "04_cleanup.html").as_uri())
+    view = browser.find_element(By.CSS_SELECTOR, ".lg[id^=orphans]")
+    assert _screenshot(browser, "orphan_view", view).stat().st_size > 10_000
+
+
+def test_the_explorer_draws_offline_and_a_click_shows_the_nodes_details(browser, demo_run, tmp_path):
+    pytest.importorskip("pyvis", reason="the explorer needs the lab extra (make test installs it)")
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from lineage_utils.publish.explorer_widget import explore
+
+    explorer = explore(demo_run)
+    explorer.search.value = "fct_partner_sales"
+    page = tmp_path / "explorer.html"
+    page.write_text(explorer_page_of(explorer), encoding="utf-8")
+    browser.get(page.as_uri())
+    assert _remote_resources(browser) == [] and _script_errors(browser) == []
+    details = browser.find_element(By.ID, "details")
+    assert "Why it is an orphan" in details.text and "Partner sales" in details.text  # the focus, first
+    drawn = browser.execute_script("return window.metapipelineExplorer.body.data.nodes.getIds()")
+    assert set(drawn) == set(explorer.current.graph)
+    target = "model.metapipeline_demo.dim_customers"
+    x, y = browser.execute_script(
+        "const n = window.metapipelineExplorer, p = n.canvasToDOM(n.getPosition(arguments[0])); return [p.x, p.y]",
+        target)
+    canvas = browser.find_element(By.CSS_SELECTOR, "#net canvas")
+    width, height = canvas.size["width"], canvas.size["height"]
+    ActionChains(browser).move_to_element_with_offset(canvas, int(x - width / 2), int(y - height / 2)).click().perform()
+    assert "dim_customers" in details.text and "Why it is an orphan" not in details.text
+    assert _screenshot(browser, "explorer").stat().st_size > 10_000
+    assert _script_errors(browser) == []
+
+
+def explorer_page_of(explorer) -> str:
+    import html
+    import re
+
+    return html.unescape(re.search(r'srcdoc="([^"]*)"', explorer.view.value).group(1))
+
+
+PAYLOAD_REPORT = "SEO experiments <img src=x onerror=alert('seo')><script>alert(2)</script>"
+"""The demo report whose name carries an HTML/JS payload (demo/EXPECTED.md): every page shows it as text."""
+
+
+@pytest.mark.parametrize("page", ["04_cleanup", "01_crawl"])
+def test_the_demo_payload_report_name_shows_as_text_and_fires_nothing(browser, published_demo_run, page):
+    from selenium.webdriver.common.by import By
+
+    from tests.publish.test_hostile_pages import DIALOG_TRAP, INJECTED
+
+    if not getattr(browser, "_dialogs_trapped", False):  # once per browser: the trap cannot be redefined
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": DIALOG_TRAP})
+        browser._dialogs_trapped = True
+    browser.get((published_demo_run / f"{page}.html").as_uri())
+    if page == "04_cleanup":
+        assert PAYLOAD_REPORT in browser.find_element(By.TAG_NAME, "body").text
+    assert browser.execute_script("return window.__dialogs") == []
+    assert browser.execute_script(INJECTED) == []
+    assert browser.find_elements(By.CSS_SELECTOR, "img[src=x]") == []
     assert _script_errors(browser) == []

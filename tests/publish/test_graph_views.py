@@ -36,7 +36,7 @@ def test_lineage_graph_escapes_outside_text():
     assert parser.scripts == 1  # only the graph's own inline script
 
 
-NODE = re.compile(r'<title>([^\n<]+)\n.*?</title><circle r="6" fill="(#[0-9a-f]+)"/>', re.S)
+NODE = re.compile(r'data-id="([^"]+)".*?</title><circle r="6" fill="(#[0-9a-f]+)"/>', re.S)
 
 
 def drawn_colours(markup: str) -> dict[str, str]:

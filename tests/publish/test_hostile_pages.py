@@ -146,7 +146,25 @@ def test_hostile_page_shows_no_invisible_character_raw(trapped_browser, hostile_
     assert [hex(ord(c)) for c in sorted(set(text) & set(INVISIBLE + "\ufffd"))] == []
 
 
-@pytest.mark.parametrize("page", ["02_merge.html", "04_cleanup.html"])
+def test_hostile_data_source_names_label_the_sources_view_as_text(trapped_browser, hostile_run):
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    from lineage_utils.publish.templating import visible
+
+    document = json.loads((hostile_run.parent.parent / "mode_workspace" / "data_sources.json").read_text())
+    names = [source["name"] for source in document["_embedded"]["data_sources"]]
+    _open(trapped_browser, hostile_run / "02_merge.html")
+    labels = trapped_browser.execute_script(
+        "return Array.from(document.querySelectorAll('.lg g.n.focus text'), t => t.textContent)")
+    assert len(labels) == len(names)
+    for name in names:  # each label: the name as text (marks made visible), then its reference counts
+        assert [label for label in labels if label.startswith(visible(name) + " (")], name
+    assert trapped_browser.find_elements(By.CSS_SELECTOR, ".lg g.n.focus")
+
+
+@pytest.mark.parametrize("page", ["03_rank.html", "04_cleanup.html"])
 def test_hostile_names_are_shown_as_text_with_visible_markers(trapped_browser, hostile_run, page):
     from selenium.webdriver.common.by import By
 
