@@ -71,6 +71,11 @@ def _network_data(view: Focused) -> tuple[list[dict[str, Any]], list[dict[str, A
     for u, v, data in graph.edges(data=True):
         net.add_edge(str(u), str(v), dashes=data.get("status") in {"ambiguous", "unparsed"}
                      or bool(data.get("conditional")))
+    source = view.source
+    if source is not None:  # a node not drawn between two drawn ones (a filtered-out query, say)
+        for u, w in {(u, w) for u in graph for hidden in source.successors(u) if hidden not in graph
+                     for w in source.successors(hidden) if w in graph and w != u and not graph.has_edge(u, w)}:
+            net.add_edge(str(u), str(w), dashes=[2, 4], color="#999", title="through a node not drawn")
     nodes, edges, *_ = net.get_network_data()
     return nodes, edges
 

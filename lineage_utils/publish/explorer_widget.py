@@ -120,7 +120,7 @@ class Explorer:
         self.current = focused(self.graph, self.focus, self.up.value, self.down.value, kinds=self.kinds.value,
                                packages=self.packages.value, tags=self.tags.value, statuses=self.statuses.value,
                                max_nodes=self.max_nodes)
-        self.note.value = f"<b>{html.escape(self.current.note)}</b>"
+        self.note.value = ""  # the page states what is drawn and what was left out
         page = explorer_page(self.current, self.importance, self.protection, height=self.height)
         self.view.value = (f'<iframe title="lineage explorer" srcdoc="{html.escape(page, quote=True)}" '
                            f'style="width:100%;height:{self.height + 90}px;border:0"></iframe>')

@@ -73,7 +73,8 @@ def test_it_never_draws_more_than_max_nodes_and_says_what_it_left_out():
         g.add_edge("hub", f"r{i}")
     explorer = Explorer(g, max_nodes=40)
     assert explorer.current.graph.number_of_nodes() == 40
-    assert "left out for room" in explorer.note.value and "261 bi_report" in explorer.note.value
+    page = _page(explorer)
+    assert "left out for room" in page and "261 bi_report" in page and explorer.note.value == ""
     assert len(_drawn(_page(explorer))) == 40
 
 
@@ -109,3 +110,16 @@ def test_explore_on_the_demo_shows_an_orphans_lost_consumers_and_importance(demo
     assert explorer.current.focus == ("model.metapipeline_demo.fct_orders",)
     assert "importance" in explorer_page.node_panel(explorer.graph, "model.metapipeline_demo.fct_orders",
                                                     explorer.importance)
+
+
+def test_a_node_the_filters_hide_between_two_drawn_ones_becomes_a_dotted_edge():
+    explorer = Explorer(small())
+    explorer.search.value = "fct_orders"
+    explorer.up.value, explorer.down.value = 0, 2
+    explorer.kinds.value = ("bi_report",)  # hides the query between the model and its report
+    page = _page(explorer)
+    edges = re.search(r"edges=new vis.DataSet\((\[.*?\])\);", page, re.S)
+    import json
+
+    drawn = [(e["from"], e["to"], e.get("dashes")) for e in json.loads(edges.group(1))]
+    assert drawn == [("model.p.fct_orders", "mode.report.r1", [2, 4])]

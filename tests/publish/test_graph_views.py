@@ -124,6 +124,9 @@ def test_at_80000_nodes_the_cut_draws_models_with_their_reports_and_says_what_it
     shown = re.search(r"Showing ([\d,]+) of ([\d,]+) nodes", markup)
     assert shown and int(shown.group(1).replace(",", "")) == len(drawn)
     assert "Left out:" in markup and " models" in markup
+    focused = drawn_colours(views.orphan_view(graph)._repr_html_())  # the published orphan view, same graph
+    assert 0 < len(focused) <= 300 and sum(graph.nodes[n]["kind"] == "model" for n in focused) >= 40
+    assert {graph.nodes[n]["kind"] for n in focused} >= {"model", "bi_report"}
 
 
 def test_a_cut_seed_comes_with_its_direct_neighbours_most_connected_first():
