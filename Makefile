@@ -38,9 +38,11 @@ browser-deps:
 	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } \
 	  || echo "browser-deps: chromium not installed (not root or no apt-get): browser tests will skip"; }
 
+# --dist loadfile: a test file's tests share one worker, so the demo chains its module and session
+# fixtures build (the published run, the hostile run) are built once, not once per worker.
 test: $(DAGSTER_STAMP) browser-deps  ## every test, the notebook chain and the browser tests included
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
 
 test-fast: $(STAMP)  ## the fast tier: no dbt builds, no notebook kernels
