@@ -37,6 +37,8 @@ _META_KEY = b"metapipeline.schema_version"
 _PROVENANCE_KEY = b"metapipeline.provenance"
 
 STAGES: tuple[str, ...] = ("01_crawl", "02_merge", "03_rank", "04_cleanup")
+LAB_RUN = "lab"
+"""The run folder (under ``run.runs_dir``) the notebooks work in when opened in JupyterLab."""
 """The chain, in order: one notebook and one function of ``stages`` each."""
 
 FIRST_READ_BY: Mapping[str, str] = {

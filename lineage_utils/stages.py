@@ -47,7 +47,7 @@ from lineage_utils.lineage.critical_path import CriticalPath, critical_path
 from lineage_utils.lineage.importance import Priorities, consumer_nodes, prioritise
 from lineage_utils.lineage.reach import downstream_reach
 from lineage_utils.lineage.runtimes import execution_times
-from lineage_utils.lineage.graph import build_lineage, from_node_link, to_node_link
+from lineage_utils.lineage.graph import build_lineage, read_lineage, to_node_link
 from lineage_utils.lineage.orphans import Orphan, Protection, decide, keepers_in, model_files, orphans_in, young_in
 from lineage_utils.lineage.query_refs import relations_from_nodes, resolution_rate, resolve_query_refs
 from lineage_utils.lineage.staleness import StaleReport, StalenessRules, find_stale_reports, stale_reports_in
@@ -55,7 +55,7 @@ from lineage_utils.params import Params, load_params
 from lineage_utils.publish import trends, views
 from lineage_utils.publish.slack import SlackDelivery, SlackSummary, build_message, deliver
 from lineage_utils.records import records_frame
-from lineage_utils.run_folder import STAGES, Run
+from lineage_utils.run_folder import LAB_RUN, STAGES, Run
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def open_run(params_path: str, run_dir: str = "", stage: str = "01_crawl") -> Ru
         raise ChainError(f"open_run: unknown stage {stage!r} (the chain: {', '.join(STAGES)})")
     params = load_params(params_path)
     views.configure_display()
-    folder = Path(run_dir) if run_dir else params.runs_dir / "lab"
+    folder = Path(run_dir) if run_dir else params.runs_dir / LAB_RUN
     run = Run(run_dir=folder.resolve(), params=params)
     run.data_dir.mkdir(parents=True, exist_ok=True)
     reran: list[tuple[str, str]] = []
@@ -201,7 +201,7 @@ def merge(run: Run) -> MergeResult:
 
 
 def load_graph(run: Run) -> nx.DiGraph:
-    return from_node_link(run.read_json("lineage"), origin=str(run.path("lineage")))
+    return read_lineage(run)
 
 
 # -- 03 rank -----------------------------------------------------------------------------

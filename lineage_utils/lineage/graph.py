@@ -31,6 +31,7 @@ from lineage_utils.lineage.schema import (
 )
 from lineage_utils.lineage.staleness import StaleReport
 from lineage_utils.records import row_dicts
+from lineage_utils.run_folder import Run
 
 __all__ = ["DBT_KINDS", "build_lineage", "from_node_link", "to_node_link"]
 
@@ -115,6 +116,11 @@ def to_node_link(graph: nx.DiGraph) -> dict[str, Any]:
     nodes = [{"id": n, **to_jsonable(graph.nodes[n])} for n in sorted(graph.nodes)]
     links = [{"source": u, "target": v, **to_jsonable(graph.edges[u, v])} for u, v in sorted(graph.edges)]
     return {"directed": True, "multigraph": False, "graph": dict(graph.graph), "nodes": nodes, "edges": links}
+
+
+def read_lineage(run: Run) -> nx.DiGraph:
+    """The lineage graph 02_merge stored in ``run`` (``lineage.json``), checked as :func:`from_node_link` checks."""
+    return from_node_link(run.read_json("lineage"), origin=str(run.path("lineage")))
 
 
 def from_node_link(data: Mapping[str, Any], origin: str = "lineage.json") -> nx.DiGraph:

@@ -48,8 +48,13 @@ class Focused:
         shown = f"{self.graph.number_of_nodes():,} nodes around {', '.join(names) or 'nothing'}{more}"
         if not self.left_out:
             return shown
-        parts = ", ".join(f"{count:,} {kind}" for kind, count in sorted(self.left_out.items(), key=lambda kv: -kv[1]))
-        return f"{shown}; left out for room (the farthest first): {parts}"
+        return f"{shown}; left out for room (the farthest first): {self.left_out_text}"
+
+    @property
+    def left_out_text(self) -> str:
+        """What was left out, most first: '2,897 model, 40 bi_report' (empty when nothing was)."""
+        return ", ".join(f"{count:,} {kind}" for kind, count in
+                         sorted(self.left_out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def find_nodes(graph: nx.DiGraph, text: str, limit: int = 20) -> list[str]:

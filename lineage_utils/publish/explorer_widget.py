@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import networkx as nx
 
-from lineage_utils.lineage.graph import from_node_link
+from lineage_utils.lineage.graph import read_lineage
 from lineage_utils.lineage.orphans import Protection
 from lineage_utils.publish.explorer import STATUSES, Focused, find_nodes, focused
 from lineage_utils.publish.explorer_page import ExplorerUnavailable, explorer_page
@@ -108,7 +108,7 @@ class Explorer:
         if hits:
             self.matches.value = hits[0]
         elif str(change["new"]).strip():
-            self.note.value = f"<b>Nothing is named like {html.escape(str(change['new']))!s}.</b>"
+            self.note.value = f"<b>Nothing is named like {html.escape(str(change['new']))}.</b>"
 
     def _on_match(self, change: Mapping[str, Any]) -> None:
         if change["new"]:
@@ -134,7 +134,7 @@ def explore(run: Run, *, max_nodes: int | None = None) -> Explorer:
     """The explorer on a run's lineage graph (``02_merge``'s ``lineage.json``), with importance when ranked."""
     if not run.exists("lineage"):
         raise FileNotFoundError(f"{run.path('lineage')}: no lineage graph in this run yet; run 02_merge first")
-    graph = from_node_link(run.read_json("lineage"), origin=str(run.path("lineage")))
+    graph = read_lineage(run)
     params = run.params
     limit = max_nodes if max_nodes is not None else (params["explore.max_nodes"] if params is not None else 150)
     protection = Protection.from_params(params) if params is not None else None

@@ -17,7 +17,7 @@ import pandas as pd
 from lineage_utils.lineage.orphans import orphan_ids
 from lineage_utils.lineage.query_refs import resolution_summary
 from lineage_utils.publish.explorer import Focused, focused
-from lineage_utils.publish.graph_view import fold_queries, render_view
+from lineage_utils.publish.graph_view import by_weight, fold_queries, render_view
 from lineage_utils.publish.templating import Html
 from lineage_utils.run_folder import Run
 
@@ -36,17 +36,13 @@ def _plural(count: int, word: str) -> str:
 
 
 def _left_out(view: Focused) -> str:
-    if not view.left_out:
-        return ""
-    parts = ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in
-                      sorted(view.left_out.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f" Left out for room, the farthest first: {parts}."
+    return f" Left out for room, the farthest first: {view.left_out_text}." if view.left_out else ""
 
 
 def _seeds(graph: nx.DiGraph, nodes: Iterable[str], limit: int) -> tuple[list[str], int]:
     """The ``limit`` most connected of ``nodes`` (then by id), and how many there were."""
     present = [n for n in dict.fromkeys(nodes) if n in graph]
-    return sorted(present, key=lambda n: (-graph.degree(n), str(n)))[:limit], len(present)
+    return by_weight(graph, present)[:limit], len(present)
 
 
 def orphan_view(graph: nx.DiGraph, *, run: Run | None = None, max_nodes: int = MAX_NODES,

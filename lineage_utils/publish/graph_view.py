@@ -112,7 +112,7 @@ def tooltip(node: str, attrs: Mapping[str, Any]) -> str:
     return visible("\n".join(parts))
 
 
-def _by_weight(view: nx.DiGraph, nodes: Iterable[str]) -> list[str]:
+def by_weight(view: nx.DiGraph, nodes: Iterable[str]) -> list[str]:
     """Most connected first (then by id, for a stable order): the seeds that explain the most come first."""
     return sorted(nodes, key=lambda n: (-view.degree(n), str(n)))
 
@@ -130,7 +130,7 @@ def focus_cut(view: nx.DiGraph, seeds: Iterable[str], max_nodes: int) -> list[st
         if len(keep) >= max_nodes:
             break
         keep.setdefault(seed)
-        for neighbour in _by_weight(view, {*view.predecessors(seed), *view.successors(seed)}):
+        for neighbour in by_weight(view, {*view.predecessors(seed), *view.successors(seed)}):
             if len(keep) >= max_nodes:
                 break
             keep.setdefault(neighbour)
@@ -185,7 +185,7 @@ def lineage_graph(graph: nx.DiGraph, orphans: Iterable[str] | None = None, max_n
     left_out = None
     if total > max_nodes:
         stale = [n for n, a in view.nodes(data=True) if a.get("stale") or a.get("archived")]
-        keep = focus_cut(view, [*_by_weight(view, orphans & set(view)), *_by_weight(view, stale)], max_nodes)
+        keep = focus_cut(view, [*by_weight(view, orphans & set(view)), *by_weight(view, stale)], max_nodes)
         left_out = _left_out(view, keep, total)
         view = view.subgraph(keep).copy()
     return render_view(view, orphans, left_out=left_out, run=run)

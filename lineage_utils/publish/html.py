@@ -34,7 +34,7 @@ from lineage_utils.atomic import write_text_atomic
 from lineage_utils.publish.record import RUN_RECORD, FailureInfo, read_run_record, settle_abandoned
 from lineage_utils.publish.templating import TEMPLATES_DIR, render
 from lineage_utils.publish.story import run_story
-from lineage_utils.run_folder import STAGES
+from lineage_utils.run_folder import LAB_RUN, STAGES
 
 logger = logging.getLogger(__name__)
 
@@ -359,7 +359,7 @@ def write_runs_index(runs_dir: Path) -> Path:
         partial = tuple(record.notebooks) != STAGES
         if partial:
             notes.insert(0, "partial run: " + ", ".join(record.notebooks))
-        if run_dir.name == "lab":
+        if run_dir.name == LAB_RUN:
             notes.insert(0, "lab run (JupyterLab, published by make lab-publish)")
         runs.append(
             {

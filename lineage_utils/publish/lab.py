@@ -29,11 +29,10 @@ from lineage_utils.params import load_params
 from lineage_utils.publish.html import render_notebook, write_run_index, write_runs_index
 from lineage_utils.publish.publish_dir import publish_run
 from lineage_utils.publish.record import FailureInfo, RunRecord, cell_label, write_run_record
-from lineage_utils.run_folder import STAGES
+from lineage_utils.run_folder import LAB_RUN, STAGES
 
 __all__ = ["LAB_RUN", "publish_lab"]
 
-LAB_RUN = "lab"
 
 
 def _ran_here(notebook: nbformat.NotebookNode) -> bool:

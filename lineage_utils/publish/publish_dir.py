@@ -37,13 +37,15 @@ def publish_run(run_dir: Path, target: Path) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", dir=target))
     except OSError as exc:
         raise ChainError(f"publish.dir {target}: cannot write there: {exc.strerror or exc}") from exc
-    destination = target / run_dir.name
+    destination, replaced = target / run_dir.name, staging / "replaced"
     try:
         copy = shutil.copytree(run_dir, staging / run_dir.name, ignore=_skipped)
         if destination.exists():
-            destination.rename(staging / "replaced")
+            destination.rename(replaced)
         Path(copy).rename(destination)
     except OSError as exc:
+        if replaced.exists() and not destination.exists():
+            replaced.rename(destination)  # the earlier copy stays published
         raise ChainError(f"publish.dir {target}: copying run {run_dir.name} failed: {exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -11,13 +11,14 @@ inline SVG by the autoescaping template: no script, nothing fetched.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 
-from lineage_utils.params import load_yaml
+from lineage_utils.errors import MetapipelineError
+from lineage_utils.params import load_params
 
 __all__ = ["STALENESS_BUCKETS", "Story", "run_story"]
 
@@ -46,12 +47,15 @@ def _frame(run_dir: Path, name: str) -> pd.DataFrame | None:
         return None
 
 
-def _params(run_dir: Path) -> dict[str, Any]:
+def _clock(run_dir: Path, started_at: str | None) -> tuple[datetime, int | None]:
+    """The run's staleness clock (``staleness.now``, else its start) and threshold, from its ``params.yaml``."""
+    start = pd.Timestamp(started_at) if started_at else pd.Timestamp.now(tz="UTC")
+    start = (start if start.tzinfo else start.tz_localize("UTC")).to_pydatetime()
     try:
-        loaded = load_yaml((run_dir / "params.yaml").read_text(encoding="utf-8"), str(run_dir / "params.yaml"))
-    except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+        params = load_params(run_dir / "params.yaml")
+    except (MetapipelineError, OSError):  # no params.yaml (a bare run folder): the page still stands
+        return start, None
+    return (params.now() if params["staleness.now"] else start), params["staleness.last_run_days"]
 
 
 def _points(values: list[float], top: float) -> str:
@@ -143,17 +147,9 @@ def spaces_part(reports: pd.DataFrame | None, stale: pd.DataFrame | None) -> dic
 
 def run_story(run_dir: Path, started_at: str | None = None) -> Story:
     """Every part the run folder has data for; the staleness clock is the run's ``staleness.now`` or its start."""
-    params = _params(run_dir)
-    staleness = params.get("staleness") if isinstance(params.get("staleness"), dict) else {}
-    moment = staleness.get("now") or started_at
-    try:
-        now = pd.Timestamp(moment).to_pydatetime() if moment else datetime.now(timezone.utc)
-    except (TypeError, ValueError):
-        now = datetime.now(timezone.utc)
-    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-    threshold = staleness.get("last_run_days")
+    now, threshold = _clock(run_dir, started_at)
     reports = _frame(run_dir, "reports")
     return Story(trend=trend_part(_frame(run_dir, "trend")),
-                 staleness=staleness_part(reports, now, threshold if isinstance(threshold, int) else None),
+                 staleness=staleness_part(reports, now, threshold),
                  layers=layers_part(_frame(run_dir, "dbt_nodes"), _frame(run_dir, "orphan_models")),
                  spaces=spaces_part(reports, _frame(run_dir, "stale_reports")))

@@ -121,3 +121,15 @@ def test_the_lab_run_is_refused_when_nothing_was_run(tmp_path):
     with pytest.raises(MetapipelineError, match="no notebook of the chain was run"):
         publish_lab(params, FIXTURES)
     assert not (tmp_path / "runs" / "lab").exists()
+
+
+@pytest.mark.slow  # notebook kernels
+def test_a_failed_run_is_published_too_and_its_page_says_where(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(run_all, "NOTEBOOKS", ("ok_b", "broken", "never_reached"))
+    monkeypatch.setattr(run_all, "DEFAULT_NOTEBOOKS_DIR", FIXTURES)
+    site = tmp_path / "site"
+    assert run_all.main(["--params", str(write_params(tmp_path)), "--no-progress", "--publish", str(site)]) == 1
+    (copy,) = [p for p in site.iterdir() if p.is_dir()]
+    record = read_run_record(copy)
+    assert (record.status, record.failed_notebook) == ("failed", "broken")
+    assert "broken" in (copy / "index.html").read_text() and (copy / "broken.html").is_file()
